@@ -1,0 +1,59 @@
+"""Provider metadata read by Airflow's ProvidersManager through the ``apache_airflow_provider`` entry point.
+
+Kept free of imports: Airflow >= 3.2 builds the connection form from this dict without importing the hook,
+and the hook's legacy form methods (Airflow < 3.2) are derived from the same dict.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+CONNECTION_FIELDS: dict[str, dict[str, Any]] = {
+    "verify": {
+        "label": "Verify TLS",
+        "description": "true (default), false, or the path of a CA bundle file.",
+        "schema": {"type": ["string", "null"], "default": "true"},
+    },
+    "timeout": {
+        "label": "Timeout (s)",
+        "description": "Read timeout of API calls in seconds (default 60).",
+        "schema": {"type": ["number", "null"], "minimum": 1},
+    },
+    "app": {
+        "label": "App id",
+        "description": "Imputation app to submit to (default imputationserver2).",
+        "schema": {"type": ["string", "null"], "default": "imputationserver2"},
+    },
+    "max_active_jobs": {
+        "label": "Max active jobs",
+        "description": "The server's limit of your queued plus running jobs (TIS: 3).",
+        "schema": {"type": ["integer", "null"], "minimum": 1, "default": 3},
+    },
+}
+
+UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["schema", "login", "port"],
+    "relabeling": {"host": "Server URL", "password": "API token"},
+    "placeholders": {
+        "host": "https://imputation.biodatacatalyst.nhlbi.nih.gov",
+        "password": "token from Profile > API Access on the server",
+    },
+}
+
+
+def get_provider_info() -> dict[str, Any]:
+    return {
+        "package-name": "airflow-provider-tis",
+        "name": "TOPMed Imputation Server",
+        "description": "Run genotype imputation on the TOPMed and Michigan Imputation Servers "
+        "(Cloudgene 3 API) from Airflow.",
+        "connection-types": [
+            {
+                "connection-type": "tis",
+                "hook-class-name": "airflow_provider_tis.hooks.tis.TisHook",
+                "hook-name": "TOPMed / Michigan Imputation Server",
+                "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
+                "conn-fields": CONNECTION_FIELDS,
+            }
+        ],
+    }

@@ -1,0 +1,43 @@
+"""The TIS hook, its data models and its exceptions."""
+
+from __future__ import annotations
+
+from airflow_provider_tis.hooks.errors import (
+    TisApiError,
+    TisAuthError,
+    TisConfigError,
+    TisConnectionError,
+    TisDownloadLimitError,
+    TisError,
+    TisForbiddenError,
+    TisJobLimitError,
+    TisMaintenanceError,
+    TisNotFoundError,
+    TisResponseError,
+)
+from airflow_provider_tis.hooks.models import AppInfo, Job, JobState, OutputFile, ServerInfo, TokenInfo
+from airflow_provider_tis.hooks.retry import RetryPolicy
+from airflow_provider_tis.hooks.tis import TisDownload, TisHook
+
+__all__ = [
+    "AppInfo",
+    "Job",
+    "JobState",
+    "OutputFile",
+    "RetryPolicy",
+    "ServerInfo",
+    "TisApiError",
+    "TisAuthError",
+    "TisConfigError",
+    "TisConnectionError",
+    "TisDownload",
+    "TisDownloadLimitError",
+    "TisError",
+    "TisForbiddenError",
+    "TisHook",
+    "TisJobLimitError",
+    "TisMaintenanceError",
+    "TisNotFoundError",
+    "TisResponseError",
+    "TokenInfo",
+]

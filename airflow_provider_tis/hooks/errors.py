@@ -1,0 +1,139 @@
+"""Exceptions raised by the TIS hook, one class per thing a user can do something about.
+
+Every message says what went wrong and what to do. None of them ever contains the API token:
+they are built from the status code, the server's ``message`` and our own words only.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from airflow_provider_tis.version_compat import AirflowException
+
+if TYPE_CHECKING:
+    import requests
+
+_SNIPPET_CHARS = 200
+
+
+class TisError(AirflowException):
+    """Base class of every error raised by airflow-provider-tis."""
+
+
+class TisConfigError(TisError):
+    """The Airflow connection or a parameter is wrong; nothing was sent to the server."""
+
+
+class TisResponseError(TisError):
+    """The server answered something this provider cannot understand."""
+
+
+class TisApiError(TisError):
+    """The server answered with an HTTP error.
+
+    :param status: HTTP status code.
+    :param message: the server's ``message`` (or a short snippet of a non-JSON body).
+    """
+
+    def __init__(self, text: str, *, status: int, message: str = "") -> None:
+        super().__init__(text)
+        self.status = status
+        self.message = message
+
+
+class TisAuthError(TisApiError):
+    """401: the token is invalid or expired."""
+
+
+class TisForbiddenError(TisApiError):
+    """403: the token was revoked or replaced by a newer one, or the job belongs to another user."""
+
+
+class TisNotFoundError(TisApiError):
+    """404: the job, app or download does not exist (or was deleted)."""
+
+
+class TisMaintenanceError(TisApiError):
+    """503: the server is in maintenance mode and refuses job operations."""
+
+
+class TisJobLimitError(TisApiError):
+    """400 "Only N jobs per user can be executed simultaneously." (the upload was wasted)."""
+
+
+class TisDownloadLimitError(TisApiError):
+    """400 "number of max downloads exceeded.": this file cannot be downloaded again."""
+
+
+def server_message(response: requests.Response) -> str:
+    """The server's ``message`` field, or a short snippet of the body when it is not JSON."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return body["message"]
+    text = response.text.strip()
+    if not text:
+        return ""
+    if len(text) > _SNIPPET_CHARS:
+        text = text[:_SNIPPET_CHARS] + "..."
+    return json.dumps(text)  # quoted, so stray markup or newlines stay readable
+
+
+def error_from_response(response: requests.Response, *, conn_id: str, action: str) -> TisApiError:
+    """Map an HTTP error answer to the exception a user can act on.
+
+    :param response: the failed response.
+    :param conn_id: the Airflow connection id, named in messages that ask the user to fix it.
+    :param action: what we were doing, e.g. ``"get job job-2025..."``.
+    """
+    status = response.status_code
+    message = server_message(response)
+    said = f": {message}" if message else ""
+    prefix = f"TIS could not {action} (HTTP {status}{said})."
+    if status == 401:
+        return TisAuthError(
+            f"{prefix} The API token is invalid or has expired. Create a new token on the server "
+            f"(Profile > API Access) and put it in the password field of Airflow connection '{conn_id}'.",
+            status=status,
+            message=message,
+        )
+    if status == 403:
+        hint = (
+            "The job belongs to another user."
+            if message == "Access denied."
+            else "The API token was revoked or replaced by a newer one (only the newest token of a user "
+            f"is valid). Put the current token in the password field of Airflow connection '{conn_id}'."
+        )
+        return TisForbiddenError(f"{prefix} {hint}", status=status, message=message)
+    if status == 404:
+        return TisNotFoundError(
+            f"{prefix} It does not exist on this server, or it was deleted.", status=status, message=message
+        )
+    if status == 503:
+        return TisMaintenanceError(
+            f"{prefix} The server is in maintenance mode or temporarily unavailable; try again later.",
+            status=status,
+            message=message,
+        )
+    if status == 400 and message.startswith("Only ") and "jobs per user" in message:
+        return TisJobLimitError(
+            f"{prefix} Wait until one of your running jobs finishes, or lower max_active_jobs "
+            f"in connection '{conn_id}'.",
+            status=status,
+            message=message,
+        )
+    if status == 400 and "max downloads exceeded" in message:
+        return TisDownloadLimitError(
+            f"{prefix} Every output file can be downloaded 10 times; this one has no downloads left. "
+            "Ask the server administrators to reset the counter.",
+            status=status,
+            message=message,
+        )
+    return TisApiError(prefix, status=status, message=message)
+
+
+class TisConnectionError(TisError):
+    """The server could not be reached (connection refused, DNS, TLS, timeouts), retries included."""

@@ -1,0 +1,438 @@
+"""TisHook: every HTTP call the provider makes to a TOPMed or Michigan Imputation Server."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from datetime import datetime, timedelta, timezone
+from functools import cached_property
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Protocol
+from urllib.parse import quote, urlsplit
+
+import requests
+from requests_toolbelt import MultipartEncoder, MultipartEncoderMonitor
+
+from airflow_provider_tis import __version__
+from airflow_provider_tis.get_provider_info import CONNECTION_FIELDS, UI_FIELD_BEHAVIOUR
+from airflow_provider_tis.hooks.connection import TisSettings, is_local, settings_from_connection
+from airflow_provider_tis.hooks.errors import (
+    TisConfigError,
+    TisConnectionError,
+    TisError,
+    TisNotFoundError,
+    TisResponseError,
+    error_from_response,
+)
+from airflow_provider_tis.hooks.models import AppInfo, Job, OutputFile, ServerInfo, TokenInfo
+from airflow_provider_tis.hooks.retry import RetryPolicy, is_retryable
+from airflow_provider_tis.version_compat import BaseHook, mask_secret
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Mapping, Sequence
+
+USER_AGENT = f"airflow-provider-tis/{__version__}"
+TOKEN_WARNING_DAYS = 7
+_JOB_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_warned: set[tuple[str, str]] = set()  # (conn id, warning) pairs already logged in this process
+
+
+class UploadSource(Protocol):
+    """Anything with a ``name`` and ``open("rb")``: pathlib.Path, ObjectStoragePath."""
+
+    @property
+    def name(self) -> str: ...
+
+    def open(self, mode: str = ...) -> IO[bytes]: ...
+
+
+class TisDownload:
+    """An open, streaming download of one output file. Use as a context manager.
+
+    :param response: the final response after following the server's redirect.
+    """
+
+    def __init__(self, response: requests.Response) -> None:
+        self._response = response
+
+    @property
+    def size(self) -> int | None:
+        """Content-Length in bytes, when the server sent one."""
+        value = self._response.headers.get("Content-Length")
+        return int(value) if value and value.isdigit() else None
+
+    @property
+    def url(self) -> str:
+        """The presigned URL the bytes come from (a secret for an hour: never log it)."""
+        return self._response.url
+
+    def iter_chunks(self, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+        return self._response.iter_content(chunk_size=chunk_size)
+
+    def close(self) -> None:
+        self._response.close()
+
+    def __enter__(self) -> TisDownload:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class TisHook(BaseHook):
+    """Talks to the Cloudgene 3 API of a TOPMed (TIS) or Michigan Imputation Server.
+
+    The connection's ``host`` is the server URL, its ``password`` the API token.
+
+    :param tis_conn_id: Airflow connection id of type ``tis``.
+    :param retry_policy: backoff for idempotent calls; submissions and downloads are never retried here.
+    :param connect_timeout: seconds to wait for a TCP/TLS connection.
+    :param submit_timeout: seconds to wait for the answer to a submission once the upload is sent
+        (the server copies every upload to S3 before it answers).
+    """
+
+    conn_name_attr = "tis_conn_id"
+    default_conn_name = "tis_default"
+    conn_type = "tis"
+    hook_name = "TOPMed / Michigan Imputation Server"
+
+    def __init__(
+        self,
+        tis_conn_id: str = default_conn_name,
+        *,
+        retry_policy: RetryPolicy | None = None,
+        connect_timeout: float = 10.0,
+        submit_timeout: float = 3600.0,
+    ) -> None:
+        super().__init__()
+        self.tis_conn_id = tis_conn_id
+        self.retry_policy = retry_policy or RetryPolicy()
+        self.connect_timeout = connect_timeout
+        self.submit_timeout = submit_timeout
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Connection form layout for Airflow < 3.2 (newer versions read get_provider_info)."""
+        return {
+            "hidden_fields": UI_FIELD_BEHAVIOUR["hidden-fields"],
+            "relabeling": UI_FIELD_BEHAVIOUR["relabeling"],
+            "placeholders": {
+                **UI_FIELD_BEHAVIOUR["placeholders"],
+                **{name: field["description"] for name, field in CONNECTION_FIELDS.items()},
+            },
+        }
+
+    @staticmethod
+    def get_connection_form_widgets() -> dict[str, Any]:
+        """Extra connection form fields for Airflow < 3.2 (Flask AppBuilder UI)."""
+        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+        from flask_babel import lazy_gettext
+        from wtforms import StringField
+
+        return {
+            name: StringField(lazy_gettext(field["label"]), widget=BS3TextFieldWidget())
+            for name, field in CONNECTION_FIELDS.items()
+        }
+
+    @cached_property
+    def settings(self) -> TisSettings:
+        """The validated connection. Fails before any request if the token is missing or expired."""
+        conn = self.get_connection(self.tis_conn_id)
+        if conn.password:
+            mask_secret(conn.password)
+        settings = settings_from_connection(
+            self.tis_conn_id,
+            host=conn.host,
+            schema=conn.schema,
+            port=conn.port,
+            password=conn.password,
+            extra=conn.extra_dejson,
+        )
+        self._check_settings(settings)
+        return settings
+
+    def _check_settings(self, settings: TisSettings) -> None:
+        expiry = settings.token_expiry
+        now = datetime.now(timezone.utc)
+        if expiry is not None and expiry <= now:
+            raise TisConfigError(
+                f"The API token in Airflow connection '{self.tis_conn_id}' expired on "
+                f"{expiry:%Y-%m-%d %H:%M} UTC. Create a new token on the server (Profile > API Access) "
+                "and put it in the connection's password field."
+            )
+        if expiry is not None and expiry - now < timedelta(days=TOKEN_WARNING_DAYS):
+            self._warn_once(
+                "expiry",
+                "The API token in connection '%s' expires on %s UTC, in %d days. Create a new one soon.",
+                self.tis_conn_id,
+                f"{expiry:%Y-%m-%d %H:%M}",
+                (expiry - now).days,
+            )
+        if settings.verify is False:
+            self._warn_once(
+                "verify",
+                "TLS verification is off for connection '%s' (extra verify=false).",
+                self.tis_conn_id,
+            )
+        if settings.base_url.startswith("http://") and not is_local(settings.base_url):
+            self._warn_once(
+                "http",
+                "Connection '%s' uses plain http to a remote host: the API token travels unencrypted. "
+                "Use https.",
+                self.tis_conn_id,
+            )
+
+    def _warn_once(self, key: str, message: str, *args: object) -> None:
+        if (self.tis_conn_id, key) not in _warned:
+            _warned.add((self.tis_conn_id, key))
+            self.log.warning(message, *args)
+
+    @cached_property
+    def session(self) -> requests.Session:
+        """A pooled session. It carries no token: only :meth:`_request` adds it, per request."""
+        session = requests.Session()
+        session.headers["User-Agent"] = USER_AGENT
+        session.verify = self.settings.verify
+        return session
+
+    def job_url(self, job_id: str) -> str:
+        """The job's page in the server's web UI."""
+        return f"{self.settings.base_url}/index.html#!jobs/{job_id}"
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        action: str,
+        retry: bool = True,
+        read_timeout: float | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """Send one API call with the token; retry it when ``retry`` and the failure is transient.
+
+        Redirects are not followed, so the token can never be forwarded to another host.
+        """
+        settings = self.settings
+        url = settings.base_url + path
+        headers = {"X-Auth-Token": settings.token, "Accept": "application/json", **kwargs.pop("headers", {})}
+        timeout = (self.connect_timeout, read_timeout or settings.timeout)
+        policy = self.retry_policy
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            response: requests.Response | None = None
+            error: requests.RequestException | None = None
+            try:
+                response = self.session.request(
+                    method, url, headers=headers, timeout=timeout, allow_redirects=False, **kwargs
+                )
+            except requests.RequestException as exc:
+                error = exc
+            if response is not None and response.status_code < 300:
+                return response
+            if response is not None and response.status_code < 400:
+                raise TisResponseError(
+                    f"TIS could not {action}: the server answered with a redirect (HTTP "
+                    f"{response.status_code}). Check the host of connection '{self.tis_conn_id}'."
+                )
+            delay = policy.delay(attempt, response)
+            if (
+                not retry
+                or not is_retryable(error, response)
+                or attempt >= policy.max_attempts
+                or time.monotonic() - started + delay > policy.max_elapsed
+            ):
+                break
+            reason = f"HTTP {response.status_code}" if response is not None else type(error).__name__
+            self.log.warning(
+                "Could not %s (%s); retrying in %.1f s (attempt %d of %d).",
+                action,
+                reason,
+                delay,
+                attempt + 1,
+                policy.max_attempts,
+            )
+            policy.sleep(delay)
+        if response is not None:
+            raise error_from_response(response, conn_id=self.tis_conn_id, action=action)
+        tries = f" after {attempt} attempts" if attempt > 1 else ""
+        raise TisConnectionError(
+            f"Could not reach TIS at {settings.base_url} to {action}{tries}: {type(error).__name__}: {error}"
+        ) from error
+
+    @staticmethod
+    def _json(response: requests.Response, action: str) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            snippet = response.text[:200].strip()
+            raise TisResponseError(
+                f"TIS answered {action} with something that is not JSON (HTTP {response.status_code}, "
+                f"{response.headers.get('Content-Type', 'no content type')}): {snippet!r}. "
+                "Check that the connection's host is the imputation server."
+            ) from None
+
+    def _get_json(self, path: str, action: str, **kwargs: Any) -> Any:
+        return self._json(self._request("GET", path, action=action, **kwargs), action)
+
+    @staticmethod
+    def _job_path(job_id: str) -> str:
+        if not isinstance(job_id, str) or not _JOB_ID_RE.match(job_id):
+            raise TisConfigError(
+                f"{job_id!r} is not a TIS job id. Job ids look like 'job-20251016-224029-866' "
+                "(check the XCom or template that provides it)."
+            )
+        return f"/api/v2/jobs/{job_id}"
+
+    # -- server ---------------------------------------------------------------------------------
+
+    def get_server(self) -> ServerInfo:
+        """Server name, the token's user, the maintenance flag and the installed apps."""
+        return ServerInfo.from_json(self._get_json("/api/v2/server", "read the server description"))
+
+    def get_app(self, app: str | None = None) -> AppInfo:
+        """Declared inputs of an app: reference panels, populations, list values, checkboxes."""
+        app = app or self.settings.app
+        return AppInfo.from_json(self._get_json(f"/api/v2/server/apps/{quote(app)}", f"read app {app}"))
+
+    def verify_token(self) -> TokenInfo:
+        """Ask the server whether the token is valid and until when."""
+        action = "verify the API token"
+        response = self._request(
+            "POST", "/api/v2/tokens/verify", action=action, data={"token": self.settings.token}
+        )
+        return TokenInfo.from_json(self._json(response, action))
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Check the token and the server; on success name the user and the token's expiry date."""
+        try:
+            token = self.verify_token()
+            if not token.valid:
+                return False, (
+                    f"The server rejected the API token ({token.message or 'no reason given'}). Put a new "
+                    f"token in the password field of connection '{self.tis_conn_id}'."
+                )
+            server = self.get_server()
+        except TisError as exc:
+            return False, str(exc)
+        expiry = token.expire or self.settings.token_expiry
+        until = f"valid until {expiry:%Y-%m-%d}" if expiry else "with no expiry date"
+        user = token.username or server.username or "unknown user"
+        return True, f"Connected to {server.name or self.settings.base_url} as {user}; token {until}."
+
+    # -- jobs -----------------------------------------------------------------------------------
+
+    def list_jobs(self) -> Iterator[Job]:
+        """Every job of the token's user, newest first, fetched page by page."""
+        seen: set[str] = set()
+        page = 1
+        while True:
+            data = self._get_json("/api/v2/jobs", f"list jobs (page {page})", params={"page": page})
+            if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+                raise TisResponseError(f"The server sent an unexpected job list: {str(data)[:200]}")
+            for item in data["data"]:
+                job = Job.from_json(item)
+                if job.id not in seen:  # a job submitted meanwhile shifts the pages by one
+                    seen.add(job.id)
+                    yield job
+            count, size = data.get("count"), data.get("pageSize")
+            if not data["data"] or not isinstance(count, int) or not isinstance(size, int) or size <= 0:
+                return
+            if page * size >= count:
+                return
+            page += 1
+
+    def get_job(self, job_id: str) -> Job:
+        return Job.from_json(self._get_json(self._job_path(job_id), f"get job {job_id}"))
+
+    def cancel_job(self, job_id: str) -> Job:
+        """Cancel a job; a finished job is left as it is. Returns the job after the request."""
+        return Job.from_json(self._get_json(self._job_path(job_id) + "/cancel", f"cancel job {job_id}"))
+
+    def restart_job(self, job_id: str) -> None:
+        """Put a DEAD job (lost in a server restart) back in the queue."""
+        self._request("GET", self._job_path(job_id) + "/restart", action=f"restart job {job_id}")
+
+    def submit_job(
+        self,
+        files: Sequence[str | Path | UploadSource],
+        params: Mapping[str, str | int | float | bool | None],
+        app: str | None = None,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> str:
+        """Upload files and parameters as one streamed multipart request; return the new job id.
+
+        Never retried: a retried POST could create a second job.
+
+        :param files: local paths or objects with ``name`` and ``open("rb")``; one ``files`` part each.
+        :param params: form fields. None and False are left out (the server turns a checkbox on for
+            any value it receives); True is sent as ``true``.
+        :param app: app id; defaults to the connection's ``app`` extra.
+        :param progress: called with (bytes sent, total bytes) as the body streams.
+        """
+        app = app or self.settings.app
+        action = f"submit a job to {app}"
+        fields: list[tuple[str, Any]] = [
+            (name, "true" if value is True else str(value))
+            for name, value in params.items()
+            if value is not None and value is not False
+        ]
+        with contextlib.ExitStack() as stack:
+            for source in files:
+                source = Path(source) if isinstance(source, str) else source
+                handle = stack.enter_context(source.open("rb"))
+                fields.append(("files", (source.name, handle, "application/octet-stream")))
+            encoder = MultipartEncoder(fields=fields)
+            body: MultipartEncoder | MultipartEncoderMonitor = encoder
+            if progress is not None:
+                body = MultipartEncoderMonitor(
+                    encoder, lambda monitor: progress(monitor.bytes_read, encoder.len)
+                )
+            response = self._request(
+                "POST",
+                f"/api/v2/jobs/submit/{quote(app)}",
+                action=action,
+                retry=False,
+                read_timeout=self.submit_timeout,
+                data=body,
+                headers={"Content-Type": encoder.content_type},
+            )
+        data = self._json(response, action)
+        job_id = data.get("id") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or data.get("success") is not True or not isinstance(job_id, str):
+            raise TisResponseError(f"TIS did not confirm the submission: {str(data)[:200]}")
+        return job_id
+
+    # -- downloads ------------------------------------------------------------------------------
+
+    def open_download(self, file: OutputFile) -> TisDownload:
+        """Start streaming one output file; each call spends one of the file's downloads.
+
+        ``/share/results`` needs no token, and none is sent there nor to the storage it redirects to.
+        Never retried here: a retry would spend another download.
+        """
+        url = f"{self.settings.base_url}/share/results/{quote(file.hash)}/{quote(file.name)}"
+        action = f"download {file.name}"
+        try:
+            response = self.session.get(
+                url, stream=True, timeout=(self.connect_timeout, self.settings.timeout), allow_redirects=True
+            )
+        except requests.RequestException as exc:
+            raise TisConnectionError(f"Could not {action}: {type(exc).__name__}") from exc
+        if response.status_code == 200:
+            return TisDownload(response)
+        with response:
+            response.content  # noqa: B018 - read the small error body before the connection is released
+        if urlsplit(response.url).netloc != urlsplit(url).netloc and response.status_code in (403, 404):
+            raise TisNotFoundError(
+                f"TIS could not {action}: the storage refused the file (HTTP {response.status_code}). "
+                "The download link expired, or the job's results were retired.",
+                status=response.status_code,
+            )
+        raise error_from_response(response, conn_id=self.tis_conn_id, action=action)
