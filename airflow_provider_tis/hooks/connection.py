@@ -63,6 +63,11 @@ def normalize_base_url(host: str | None, *, schema: str | None = None, port: int
         raise TisConfigError(
             f"The host {host!r} is not a server URL. Use e.g. {DEFAULT_HOST} (http or https)."
         )
+    if "@" in parts.netloc:
+        raise TisConfigError(
+            f"The host of the connection must not contain a user or password ({parts.scheme}://...@"
+            f"{parts.hostname}); put the API token in the connection's password field."
+        )
     netloc = parts.netloc
     if port and parts.port is None:
         netloc = f"{netloc}:{port}"

@@ -222,6 +222,7 @@ class TisHook(BaseHook):
         timeout = (self.connect_timeout, read_timeout or settings.timeout)
         policy = self.retry_policy
         started = time.monotonic()
+        slept = 0.0
         attempt = 0
         while True:
             attempt += 1
@@ -245,7 +246,7 @@ class TisHook(BaseHook):
                 not retry
                 or not is_retryable(error, response)
                 or attempt >= policy.max_attempts
-                or time.monotonic() - started + delay > policy.max_elapsed
+                or max(time.monotonic() - started, slept) + delay > policy.max_elapsed
             ):
                 break
             reason = f"HTTP {response.status_code}" if response is not None else type(error).__name__
@@ -258,6 +259,7 @@ class TisHook(BaseHook):
                 policy.max_attempts,
             )
             policy.sleep(delay)
+            slept += delay
         if response is not None:
             raise error_from_response(response, conn_id=self.tis_conn_id, action=action)
         tries = f" after {attempt} attempts" if attempt > 1 else ""

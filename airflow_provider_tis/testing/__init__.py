@@ -1,0 +1,1 @@
+"""A faithful local TOPMed Imputation Server for tests, demos and users' own DAG tests."""

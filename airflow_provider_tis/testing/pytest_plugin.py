@@ -1,0 +1,1 @@
+"""pytest plugin (entry point ``tis_simulator``): fixtures that run the TIS simulator."""

@@ -1,0 +1,55 @@
+"""Test settings. Airflow reads its configuration at import, so this runs before anything imports it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+_AIRFLOW_HOME = tempfile.mkdtemp(prefix="tis-test-airflow-home-")
+os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(Path(__file__).parent / "dags")
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_AIRFLOW_HOME}/airflow.db"
+
+import pytest  # noqa: E402
+
+from airflow_provider_tis.testing.tokens import api_token  # noqa: E402
+
+SECRET = b"unit-test-secret"
+
+
+def make_token(username: str = "alice", *, days: float = 30) -> str:
+    return api_token(username, "hash-1", SECRET, lifetime=days * 86400)
+
+
+@pytest.fixture
+def set_connection(monkeypatch: pytest.MonkeyPatch):
+    """Define an Airflow connection through its environment variable (JSON form)."""
+
+    def _set(conn_id: str = "tis_default", **fields: object) -> None:
+        fields.setdefault("conn_type", "tis")
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(fields))
+
+    return _set
+
+
+@pytest.fixture
+def logs(caplog: pytest.LogCaptureFixture):
+    """Every log line emitted during the test, from stdlib logging and from Airflow 3's structlog.
+
+    Call it to get the lines so far, each with its formatted message and all its fields.
+    """
+    import structlog.testing
+
+    caplog.set_level(logging.DEBUG)
+    with structlog.testing.capture_logs() as events:
+
+        def lines() -> list[str]:
+            stdlib = [f"{r.levelname} {r.name} {r.getMessage()}" for r in caplog.records]
+            return stdlib + [" ".join(f"{k}={v}" for k, v in event.items()) for event in events]
+
+        yield lines
