@@ -12,12 +12,15 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_tis.testing.outputs import write_outputs
-from airflow_provider_tis.testing.profiles import Profile
 from airflow_provider_tis.testing.vcf import VcfError, VcfSummary, inspect_vcf
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from airflow_provider_tis.testing.profiles import Profile
 
 DEAD, WAITING, RUNNING, EXPORTING, SUCCESS, FAILED, CANCELED, RETIRED = -1, 1, 2, 3, 4, 5, 6, 7
 SUCCESS_NOTIFIED, FAIL_NOTIFIED, DELETED = 8, 9, 10
@@ -110,7 +113,9 @@ def display_size(size: int) -> str:
 def _password() -> str:
     """14 characters: 5 upper, 5 lower, 2 digits, 2 symbols, like IS2's PasswordCreator."""
     pick = secrets.choice
-    chars = [pick(string.ascii_uppercase) for _ in range(5)] + [pick(string.ascii_lowercase) for _ in range(5)]
+    chars = [pick(string.ascii_uppercase) for _ in range(5)] + [
+        pick(string.ascii_lowercase) for _ in range(5)
+    ]
     chars += [pick(string.digits) for _ in range(2)] + [pick("!@#$%^") for _ in range(2)]
     secrets.SystemRandom().shuffle(chars)
     return "".join(chars)
@@ -222,7 +227,9 @@ class JobTable:
             if self.config.strand_flips:
                 self._fail(job, "Quality Control", STRAND_FLIP_ERROR)
             else:
-                self._step(job, "Quality Control", OK, "Excluded sites in total: 0\nRemaining sites in total: all")
+                self._step(
+                    job, "Quality Control", OK, "Excluded sites in total: 0\nRemaining sites in total: all"
+                )
         elif job.params.get("mode", "imputation") == "imputation":
             self._step(job, "Phasing and Imputation", OK, "Imputation was successful.")
 
@@ -353,7 +360,11 @@ class JobTable:
     def _retire(self, now: float) -> None:
         notify, retire = self.config.notification_after, self.config.retire_after
         for job in self.jobs.values():
-            if notify is not None and job.state in (SUCCESS, FAILED, CANCELED) and now >= job.end_time + notify:
+            if (
+                notify is not None
+                and job.state in (SUCCESS, FAILED, CANCELED)
+                and now >= job.end_time + notify
+            ):
                 job.state = SUCCESS_NOTIFIED if job.state == SUCCESS else FAIL_NOTIFIED
                 job.deleted_on = now + max(0.0, (retire or notify) - notify)
             ended = job.state in (SUCCESS, FAILED, CANCELED, SUCCESS_NOTIFIED, FAIL_NOTIFIED)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from airflow_provider_tis.testing.vcf import vcf_text, write_bgzf
 from airflow_provider_tis.testing.zipcrypt import write_encrypted_zip
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def write_outputs(
@@ -37,7 +40,12 @@ def write_outputs(
     for chrom in chromosomes:
         dose = output_dir / f"chr{chrom}.dose.vcf.gz.tmp"
         with dose.open("wb") as out:
-            write_bgzf(out, vcf_text(chromosomes=(chrom,), samples=25, snps=60, seed=int(chrom) if chrom.isdigit() else 7))
+            write_bgzf(
+                out,
+                vcf_text(
+                    chromosomes=(chrom,), samples=25, snps=60, seed=int(chrom) if chrom.isdigit() else 7
+                ),
+            )
         entries = {
             f"chr{chrom}.dose.vcf.gz": dose.read_bytes(),
             f"chr{chrom}.info": f"SNP\tREF(0)\tALT(1)\tRsq\n{chrom}:60000:A:G\tA\tG\t0.98\n".encode(),
@@ -52,9 +60,15 @@ def write_outputs(
                 digest = hashlib.file_digest(handle, "md5").hexdigest()
             put(f"chr_{chrom}.zip.md5", f"{digest}  chr_{chrom}.zip\n".encode())
     if qc:
-        put("qc_report.txt", b"Quality control report\nAlternative allele frequency > 0.5 sites: 0\nStrand flips: 0\n")
+        put(
+            "qc_report.txt",
+            b"Quality control report\nAlternative allele frequency > 0.5 sites: 0\nStrand flips: 0\n",
+        )
         put("quality-control.html", b"<html><body><h1>Quality Control</h1></body></html>\n")
         put("statistics/summary.txt", b"Statistics\nExcluded sites in total: 0\n")
         put("statistics/snps-excluded.txt", b"#Position\tFilterType\tInfo\n")
-        put("statistics/chunks-excluded.txt", b"#Chunk\tSNPs (#)\tReference Overlap (%)\tLow Sample Call Rates (#)\n")
+        put(
+            "statistics/chunks-excluded.txt",
+            b"#Chunk\tSNPs (#)\tReference Overlap (%)\tLow Sample Call Rates (#)\n",
+        )
     return written

@@ -39,7 +39,9 @@ class Profile:
     def app_json(self) -> dict[str, Any]:
         """``GET /api/v2/server/apps/{app}`` as WdlAppResponse renders it."""
 
-        def param(pid: str, kind: str, values: list[dict[str, Any]] | None = None, **more: Any) -> dict[str, Any]:
+        def param(
+            pid: str, kind: str, values: list[dict[str, Any]] | None = None, **more: Any
+        ) -> dict[str, Any]:
             return {
                 "id": pid,
                 "description": pid,
@@ -72,10 +74,22 @@ class Profile:
                 param("files", "local_folder", required=True),
                 param("refpanel", "app_list", options(*panels), required=True, category="RefPanel"),
                 param("population", "binded_list", populations, bind="refpanel", required=True),
-                param("build", "list", options(("hg19", "GRCh37/hg19"), ("hg38", "GRCh38/hg38")), value="hg19"),
-                param("r2Filter", "list", options(*((v, v) for v in ("0", "0.001", "0.1", "0.2", "0.3"))), value="0"),
+                param(
+                    "build", "list", options(("hg19", "GRCh37/hg19"), ("hg38", "GRCh38/hg38")), value="hg19"
+                ),
+                param(
+                    "r2Filter",
+                    "list",
+                    options(*((v, v) for v in ("0", "0.001", "0.1", "0.2", "0.3"))),
+                    value="0",
+                ),
                 param("phasing", "list", options(*((p, p) for p in self.phasing)), value="eagle"),
-                param("mode", "list", options(("qc_only", "Quality Control Only"), ("imputation", "Imputation")), value="imputation"),
+                param(
+                    "mode",
+                    "list",
+                    options(("qc_only", "Quality Control Only"), ("imputation", "Imputation")),
+                    value="imputation",
+                ),
                 param("aesEncryption", "checkbox", options(("true", "yes"), ("false", "no")), value="false"),
                 param("meta", "checkbox", options(("true", "yes"), ("false", "no")), value="false"),
                 param("password", "text"),

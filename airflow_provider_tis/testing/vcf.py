@@ -36,7 +36,12 @@ def write_bgzf(out: BinaryIO, data: bytes) -> None:
 
 
 def vcf_text(
-    *, samples: int = 25, chromosomes: tuple[str, ...] = ("20",), snps: int = 40, build: str = "hg19", seed: int = 1
+    *,
+    samples: int = 25,
+    chromosomes: tuple[str, ...] = ("20",),
+    snps: int = 40,
+    build: str = "hg19",
+    seed: int = 1,
 ) -> bytes:
     """A phased, biallelic VCF with ``snps`` records per chromosome."""
     rng = random.Random(seed)
@@ -49,7 +54,22 @@ def vcf_text(
         for i in range(snps):
             ref, alt = rng.sample("ACGT", 2)
             genotypes = [f"{rng.randint(0, 1)}|{rng.randint(0, 1)}" for _ in names]
-            lines.append("\t".join([f"{prefix}{chrom}", str(60000 + 137 * i), f"rs{i + 1}", ref, alt, ".", "PASS", ".", "GT", *genotypes]))
+            lines.append(
+                "\t".join(
+                    [
+                        f"{prefix}{chrom}",
+                        str(60000 + 137 * i),
+                        f"rs{i + 1}",
+                        ref,
+                        alt,
+                        ".",
+                        "PASS",
+                        ".",
+                        "GT",
+                        *genotypes,
+                    ]
+                )
+            )
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -78,7 +98,9 @@ def inspect_vcf(path: Path) -> VcfSummary:
     with path.open("rb") as raw:
         head = raw.read(18)
     if head[:4] != BGZF_MAGIC or head[12:14] != b"BC":
-        raise VcfError(f"The provided VCF file is not bgzip compressed: {path.name}. Please use bgzip (htslib).")
+        raise VcfError(
+            f"The provided VCF file is not bgzip compressed: {path.name}. Please use bgzip (htslib)."
+        )
     samples = -1
     chromosomes: dict[str, None] = {}
     snps = 0

@@ -98,7 +98,9 @@ def write_encrypted_zip(
         offset += len(local) + len(payload)
     directory = b"".join(central)
     out.write(directory)
-    out.write(b"PK\x05\x06" + struct.pack("<HHHHIIH", 0, 0, len(central), len(central), len(directory), offset, 0))
+    out.write(
+        b"PK\x05\x06" + struct.pack("<HHHHIIH", 0, 0, len(central), len(central), len(directory), offset, 0)
+    )
 
 
 def _write_padding(out: BinaryIO, size: int, central: list[bytes]) -> int:
@@ -112,5 +114,11 @@ def _write_padding(out: BinaryIO, size: int, central: list[bytes]) -> int:
     out.write(local)
     for start in range(0, size, len(block)):
         out.write(block[: min(len(block), size - start)])
-    central.append(b"PK\x01\x02" + struct.pack("<H", 20) + fields + struct.pack("<HHHHHII", len(name), 0, 0, 0, 0, 0, 0) + name)
+    central.append(
+        b"PK\x01\x02"
+        + struct.pack("<H", 20)
+        + fields
+        + struct.pack("<HHHHHII", len(name), 0, 0, 0, 0, 0, 0)
+        + name
+    )
     return len(local) + size

@@ -35,9 +35,11 @@ def test_host_forms_users_paste(host, schema, port, expected):
     assert normalize_base_url(host, schema=schema, port=port) == expected
 
 
-@pytest.mark.parametrize("host", ["ftp://tis.example.org", "https://", "mailto:x@y", "https://user:pw@tis.example.org"])
+@pytest.mark.parametrize(
+    "host", ["ftp://tis.example.org", "https://", "mailto:x@y", "https://user:pw@tis.example.org"]
+)
 def test_host_that_is_not_a_server_url_is_refused(host):
-    with pytest.raises(TisConfigError, match="not a server URL|must not contain"):
+    with pytest.raises(TisConfigError, match=r"not a server URL|must not contain"):
         normalize_base_url(host)
 
 
@@ -73,7 +75,12 @@ def test_extras_are_read_and_defaulted(set_connection):
     set_connection(
         host="https://tis.example.org",
         password=make_token(),
-        extra={"verify": "/etc/ca.pem", "timeout": "15", "app": "imputationserver2-hla", "max_active_jobs": 5},
+        extra={
+            "verify": "/etc/ca.pem",
+            "timeout": "15",
+            "app": "imputationserver2-hla",
+            "max_active_jobs": 5,
+        },
     )
     settings = TisHook().settings
     assert (settings.verify, settings.timeout, settings.app, settings.max_active_jobs) == (
@@ -92,7 +99,9 @@ def test_extras_are_read_and_defaulted(set_connection):
     )
 
 
-@pytest.mark.parametrize(("value", "expected"), [(False, False), ("false", False), ("true", True), (True, True)])
+@pytest.mark.parametrize(
+    ("value", "expected"), [(False, False), ("false", False), ("true", True), (True, True)]
+)
 def test_verify_extra_as_bool_or_string(set_connection, value, expected):
     set_connection(host="https://tis.example.org", password=make_token(), extra={"verify": value})
     assert TisHook().settings.verify is expected
@@ -115,7 +124,9 @@ def test_uri_form_of_the_connection(monkeypatch):
 
 
 def test_warnings_for_insecure_settings_are_logged_once(set_connection, logs):
-    set_connection("tis_insecure", host="http://tis.example.org", password=make_token(), extra={"verify": False})
+    set_connection(
+        "tis_insecure", host="http://tis.example.org", password=make_token(), extra={"verify": False}
+    )
     TisHook("tis_insecure").settings  # noqa: B018
     TisHook("tis_insecure").settings  # noqa: B018
     messages = logs()
@@ -157,10 +168,15 @@ def test_provider_and_connection_type_registered_in_a_fresh_process():
     assert result["hook"] == "airflow_provider_tis.hooks.tis.TisHook"
     assert result["behaviour"]["relabeling"]["password"] == "API token"
     assert "schema" in result["behaviour"]["hidden_fields"]
-    assert result["widgets"] == sorted(f"extra__tis__{n}" for n in ("app", "max_active_jobs", "timeout", "verify"))
+    assert result["widgets"] == sorted(
+        f"extra__tis__{n}" for n in ("app", "max_active_jobs", "timeout", "verify")
+    )
 
     listed = subprocess.run(
-        [sys.executable, "-m", "airflow", "providers", "list", "-o", "json"], capture_output=True, text=True, env=env
+        [sys.executable, "-m", "airflow", "providers", "list", "-o", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert listed.returncode == 0, listed.stderr[-2000:]
     assert any(p["package_name"] == "airflow-provider-tis" for p in json.loads(listed.stdout))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 import requests
@@ -47,7 +46,9 @@ def sleeps() -> list[float]:
 
 @pytest.fixture
 def hook(token, sleeps) -> TisHook:
-    return TisHook(retry_policy=RetryPolicy(max_attempts=4, initial_delay=1, max_delay=30, sleep=sleeps.append))
+    return TisHook(
+        retry_policy=RetryPolicy(max_attempts=4, initial_delay=1, max_delay=30, sleep=sleeps.append)
+    )
 
 
 def job_json(**overrides):
@@ -125,7 +126,11 @@ APP_JSON = {
     "version": "2.0.13",
     "params": [
         {"id": "files", "type": "local_folder"},
-        {"id": "refpanel", "type": "app_list", "values": [{"key": "apps@topmed-r3@1.0.0", "value": "TOPMed r3"}]},
+        {
+            "id": "refpanel",
+            "type": "app_list",
+            "values": [{"key": "apps@topmed-r3@1.0.0", "value": "TOPMed r3"}],
+        },
         {
             "id": "population",
             "type": "binded_list",
@@ -138,8 +143,16 @@ APP_JSON = {
                 }
             ],
         },
-        {"id": "build", "type": "list", "values": [{"key": "hg19", "value": "GRCh37"}, {"key": "hg38", "value": "GRCh38"}]},
-        {"id": "phasing", "type": "list", "values": [{"key": "eagle", "value": "Eagle"}, {"key": "no_phasing", "value": "No"}]},
+        {
+            "id": "build",
+            "type": "list",
+            "values": [{"key": "hg19", "value": "GRCh37"}, {"key": "hg38", "value": "GRCh38"}],
+        },
+        {
+            "id": "phasing",
+            "type": "list",
+            "values": [{"key": "eagle", "value": "Eagle"}, {"key": "no_phasing", "value": "No"}],
+        },
         {"id": "aesEncryption", "type": "checkbox", "values": [{"key": "true", "value": "yes"}]},
         {"id": "password", "type": "text"},
     ],
@@ -178,7 +191,9 @@ def test_list_jobs_walks_every_page_and_skips_shifted_duplicates(hook):
     }
     with requests_mock.Mocker() as mock:
         for page, data in pages.items():
-            mock.get(f"{API}/jobs?page={page}", json={"count": 31, "page": page, "pageSize": 15, "data": data})
+            mock.get(
+                f"{API}/jobs?page={page}", json={"count": 31, "page": page, "pageSize": 15, "data": data}
+            )
         ids = [job.id for job in hook.list_jobs()]
     assert ids == [f"job-{i}" for i in range(30)]
     assert [r.qs["page"] for r in mock.request_history] == [["1"], ["2"], ["3"]]
@@ -215,7 +230,7 @@ def test_get_job_with_missing_fields(hook):
 def test_unknown_state_is_an_error_not_a_guess(hook):
     with requests_mock.Mocker() as mock:
         mock.get(f"{API}/jobs/{JOB_ID}", json=job_json(state=42))
-        with pytest.raises(TisResponseError, match="state 42 .* Upgrade"):
+        with pytest.raises(TisResponseError, match=r"state 42 .* Upgrade"):
             hook.get_job(JOB_ID)
 
 
@@ -247,16 +262,28 @@ def test_submit_streams_one_files_part_per_file_and_drops_off_checkboxes(hook, t
     with requests_mock.Mocker() as mock:
 
         def answer(request, context):
-            assert isinstance(request.body, (MultipartEncoder, MultipartEncoderMonitor))  # not read into memory
+            assert isinstance(
+                request.body, (MultipartEncoder, MultipartEncoderMonitor)
+            )  # not read into memory
             seen.append(request.body.read())
-            return {"success": True, "message": "Your job was successfully added to the job queue.", "id": JOB_ID}
+            return {
+                "success": True,
+                "message": "Your job was successfully added to the job queue.",
+                "id": JOB_ID,
+            }
 
         mock.post(f"{API}/jobs/submit/imputationserver2", json=answer)
         progress = []
         job_id = hook.submit_job(
             [paths[0], str(paths[1])],
-            {"refpanel": "apps@topmed-r3", "population": "all", "r2Filter": 0, "aesEncryption": False, "meta": True,
-             "password": None},
+            {
+                "refpanel": "apps@topmed-r3",
+                "population": "all",
+                "r2Filter": 0,
+                "aesEncryption": False,
+                "meta": True,
+                "password": None,
+            },
             progress=lambda done, total: progress.append((done, total)),
         )
     assert job_id == JOB_ID
@@ -281,7 +308,11 @@ def test_submit_is_never_retried(hook, tmp_path, status, sleeps):
     vcf = tmp_path / "a.vcf.gz"
     vcf.write_bytes(b"x")
     with requests_mock.Mocker() as mock:
-        mock.post(f"{API}/jobs/submit/imputationserver2", status_code=status, json={"message": "x", "success": False})
+        mock.post(
+            f"{API}/jobs/submit/imputationserver2",
+            status_code=status,
+            json={"message": "x", "success": False},
+        )
         with pytest.raises(TisApiError):
             hook.submit_job([vcf], {})
     assert mock.call_count == 1 and sleeps == []
@@ -322,13 +353,19 @@ def test_submit_accepts_objects_with_name_and_open(hook):
 
 # -- downloads ---------------------------------------------------------------------------------
 
-FILE = OutputFile(name="statistics/summary.txt", hash="b" * 64, size_text="5 bytes", size=5, count=10, output="x")
+FILE = OutputFile(
+    name="statistics/summary.txt", hash="b" * 64, size_text="5 bytes", size=5, count=10, output="x"
+)
 STORE = "https://bucket.s3.amazonaws.com/job/summary.txt?X-Amz-Signature=abc"
 
 
 def test_download_follows_the_redirect_without_any_token(hook, token):
     with requests_mock.Mocker() as mock:
-        mock.get(f"{BASE}/share/results/{'b' * 64}/statistics/summary.txt", status_code=301, headers={"Location": STORE})
+        mock.get(
+            f"{BASE}/share/results/{'b' * 64}/statistics/summary.txt",
+            status_code=301,
+            headers={"Location": STORE},
+        )
         mock.get(STORE, content=b"hello", headers={"Content-Length": "5"})
         with hook.open_download(FILE) as download:
             assert download.size == 5
@@ -353,7 +390,11 @@ def test_download_limit_exceeded(hook):
 
 def test_download_refused_by_storage_says_expired_or_retired(hook):
     with requests_mock.Mocker() as mock:
-        mock.get(f"{BASE}/share/results/{'b' * 64}/statistics/summary.txt", status_code=301, headers={"Location": STORE})
+        mock.get(
+            f"{BASE}/share/results/{'b' * 64}/statistics/summary.txt",
+            status_code=301,
+            headers={"Location": STORE},
+        )
         mock.get(STORE, status_code=403, text="<Error><Code>AccessDenied</Code></Error>")
         with pytest.raises(TisNotFoundError, match="expired, or the job's results were retired"):
             hook.open_download(FILE)
@@ -376,14 +417,24 @@ def test_download_is_never_retried(hook, sleeps):
         (401, "", TisAuthError, ["invalid or has expired", "new token", "'tis_default'"]),
         (403, "", TisForbiddenError, ["revoked or replaced", "'tis_default'"]),
         (403, {"message": "Access denied.", "success": False}, TisForbiddenError, ["another user"]),
-        (404, {"message": f"Job {JOB_ID} not found.", "success": False}, TisNotFoundError, ["not found", "deleted"]),
+        (
+            404,
+            {"message": f"Job {JOB_ID} not found.", "success": False},
+            TisNotFoundError,
+            ["not found", "deleted"],
+        ),
         (
             400,
             {"message": "Only 3 jobs per user can be executed simultaneously.", "success": False},
             TisJobLimitError,
             ["Only 3 jobs", "max_active_jobs"],
         ),
-        (400, {"message": "Parameter 'x' not found.", "success": False}, TisApiError, ["HTTP 400", "Parameter 'x'"]),
+        (
+            400,
+            {"message": "Parameter 'x' not found.", "success": False},
+            TisApiError,
+            ["HTTP 400", "Parameter 'x'"],
+        ),
         (413, "<html><body>Request Entity Too Large</body></html>", TisApiError, ["HTTP 413", "Too Large"]),
     ],
 )
@@ -409,7 +460,11 @@ def test_maintenance_and_server_errors_after_retries(hook, sleeps):
         with pytest.raises(TisMaintenanceError, match="under maintenance"):
             hook.get_job(JOB_ID)
         assert mock.call_count == 4
-        mock.get(f"{API}/jobs/{JOB_ID}", status_code=500, json={"message": "NullPointerException", "success": False})
+        mock.get(
+            f"{API}/jobs/{JOB_ID}",
+            status_code=500,
+            json={"message": "NullPointerException", "success": False},
+        )
         with pytest.raises(TisApiError, match=r"HTTP 500: NullPointerException"):
             hook.get_job(JOB_ID)
 
@@ -417,7 +472,7 @@ def test_maintenance_and_server_errors_after_retries(hook, sleeps):
 def test_non_json_success_body_is_shown_as_snippet(hook):
     with requests_mock.Mocker() as mock:
         mock.get(f"{API}/jobs/{JOB_ID}", text="<html>Login</html>", headers={"Content-Type": "text/html"})
-        with pytest.raises(TisResponseError, match="not JSON .*text/html.*<html>Login"):
+        with pytest.raises(TisResponseError, match=r"not JSON .*text/html.*<html>Login"):
             hook.get_job(JOB_ID)
 
 
@@ -436,7 +491,12 @@ def test_transient_errors_are_retried_with_growing_backoff(hook, sleeps):
     with requests_mock.Mocker() as mock:
         mock.get(
             f"{API}/jobs/{JOB_ID}",
-            [{"status_code": 502}, {"status_code": 504}, {"exc": requests.ConnectTimeout}, {"json": job_json()}],
+            [
+                {"status_code": 502},
+                {"status_code": 504},
+                {"exc": requests.ConnectTimeout},
+                {"json": job_json()},
+            ],
         )
         assert hook.get_job(JOB_ID).id == JOB_ID
     assert mock.call_count == 4
@@ -464,7 +524,9 @@ def test_attempts_are_bounded(hook, sleeps):
 
 
 def test_total_retry_time_is_bounded(token, sleeps):
-    hook = TisHook(retry_policy=RetryPolicy(max_attempts=10, max_delay=60, max_elapsed=20, sleep=sleeps.append))
+    hook = TisHook(
+        retry_policy=RetryPolicy(max_attempts=10, max_delay=60, max_elapsed=20, sleep=sleeps.append)
+    )
     with requests_mock.Mocker() as mock:
         mock.get(f"{API}/jobs/{JOB_ID}", status_code=503, headers={"Retry-After": "15"})
         with pytest.raises(TisMaintenanceError):
@@ -523,7 +585,9 @@ def test_token_never_in_logs_or_errors(hook, token, logs, tmp_path):
         mock.get(f"{API}/jobs/{JOB_ID}", [{"status_code": 503}, {"status_code": 401}])
         mock.post(f"{API}/tokens/verify", exc=requests.ConnectionError("refused"))
         mock.post(f"{API}/jobs/submit/imputationserver2", status_code=403)
-        mock.get(f"{BASE}/share/results/{'b' * 64}/statistics/summary.txt", status_code=400, json={"message": "?"})
+        mock.get(
+            f"{BASE}/share/results/{'b' * 64}/statistics/summary.txt", status_code=400, json={"message": "?"}
+        )
         vcf = tmp_path / "a.vcf.gz"
         vcf.write_bytes(b"x")
         calls = [
@@ -533,7 +597,7 @@ def test_token_never_in_logs_or_errors(hook, token, logs, tmp_path):
             lambda: hook.open_download(FILE),
         ]
         for call in calls:
-            with pytest.raises(Exception) as err:  # noqa: PT011 - any error; its text is what we check
+            with pytest.raises(Exception) as err:
                 call()
             texts += [str(err.value), repr(err.value), repr(err.value.__cause__)]
         texts.append(hook.test_connection()[1])

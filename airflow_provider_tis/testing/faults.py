@@ -1,0 +1,131 @@
+"""Fault injection for the simulator, and the log of requests it received."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+
+ROUTES = ("server", "app", "verify", "jobs", "job", "status", "cancel", "restart", "submit", "share", "store")
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request as the simulator saw it.
+
+    :param server: ``"api"`` (the TIS server) or ``"store"`` (the object store downloads redirect to).
+    :param token_sha256: SHA-256 of the ``X-Auth-Token`` header if one arrived (the token is never stored).
+    :param fields: submitted text fields (``password`` redacted) for submissions.
+    :param files: names of uploaded files for submissions.
+    """
+
+    server: str
+    route: str
+    method: str
+    path: str
+    status: int
+    token_sha256: str | None
+    fields: dict[str, str] = field(default_factory=dict)
+    files: tuple[str, ...] = ()
+    range: str | None = None
+
+
+@dataclass
+class _Error:
+    status: int
+    retry_after: float | None
+    message: str | None
+
+
+class Faults:
+    """Arm faults; each is used up by the requests it hits. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._errors: dict[str, deque[_Error]] = defaultdict(deque)
+        self._delays: dict[str, list[float | int | None]] = {}
+        self._download_drops: deque[int] = deque()
+        self._submit_drops = 0
+        self._upload_drops: deque[int] = deque()
+
+    @staticmethod
+    def _check(route: str) -> None:
+        if route not in ROUTES:
+            raise ValueError(f"unknown route {route!r}; use one of {', '.join(ROUTES)}")
+
+    def fail(
+        self,
+        route: str,
+        times: int = 1,
+        *,
+        status: int = 503,
+        retry_after: float | None = None,
+        message: str | None = None,
+    ) -> None:
+        """Answer the next ``times`` requests to ``route`` with ``status`` (and ``Retry-After``)."""
+        self._check(route)
+        with self._lock:
+            self._errors[route].extend(_Error(status, retry_after, message) for _ in range(times))
+
+    def slow(self, route: str, seconds: float, times: int | None = None) -> None:
+        """Delay answers on ``route`` by ``seconds`` (the next ``times`` requests, or all)."""
+        self._check(route)
+        with self._lock:
+            self._delays[route] = [seconds, times]
+
+    def drop_download_after(self, nbytes: int, times: int = 1) -> None:
+        """The object store closes the connection after sending ``nbytes`` of the body."""
+        with self._lock:
+            self._download_drops.extend([nbytes] * times)
+
+    def drop_submit_response(self, times: int = 1) -> None:
+        """Create the job, then close the connection without answering (a lost response)."""
+        with self._lock:
+            self._submit_drops += times
+
+    def drop_upload_after(self, nbytes: int, times: int = 1) -> None:
+        """Close the connection after receiving ``nbytes`` of a submission body (no job is created)."""
+        with self._lock:
+            self._upload_drops.extend([nbytes] * times)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._errors.clear()
+            self._delays.clear()
+            self._download_drops.clear()
+            self._upload_drops.clear()
+            self._submit_drops = 0
+
+    # -- used by the server -------------------------------------------------------------------
+
+    def take_error(self, route: str) -> _Error | None:
+        with self._lock:
+            queue = self._errors.get(route)
+            return queue.popleft() if queue else None
+
+    def take_delay(self, route: str) -> float:
+        with self._lock:
+            entry = self._delays.get(route)
+            if not entry:
+                return 0.0
+            seconds, times = entry
+            if times is not None:
+                entry[1] = times - 1
+                if times - 1 <= 0:
+                    del self._delays[route]
+            return float(seconds or 0)
+
+    def take_download_drop(self) -> int | None:
+        with self._lock:
+            return self._download_drops.popleft() if self._download_drops else None
+
+    def take_upload_drop(self) -> int | None:
+        with self._lock:
+            return self._upload_drops.popleft() if self._upload_drops else None
+
+    def take_submit_drop(self) -> bool:
+        with self._lock:
+            if self._submit_drops:
+                self._submit_drops -= 1
+                return True
+            return False
