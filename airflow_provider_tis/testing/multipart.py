@@ -78,7 +78,7 @@ def read_multipart(stream: BinaryIO, length: int, boundary: bytes, upload_dir: P
             continue
         base = Path(filename.replace("\\", "/")).name or "upload"
         target = upload_dir / base
-        with target.open("wb") as out:
+        with target.open("wb", buffering=0) as out:
             _copy_part(buffer, delimiter, fill, out)
         form.files.append((name, base, target))
     while fill():  # the epilogue
