@@ -7,14 +7,27 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
+import httpx
 import requests
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
+
+
+class Response(Protocol):
+    """What retry decisions read of a response; requests and httpx responses both fit."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+TRANSIENT_ERRORS = (requests.ConnectionError, requests.Timeout, httpx.TransportError)
 
 
 @dataclass(frozen=True)
@@ -34,7 +47,19 @@ class RetryPolicy:
     max_elapsed: float = 300.0
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
 
-    def delay(self, attempt: int, response: requests.Response | None) -> float:
+    def next_delay(
+        self, attempt: int, elapsed: float, error: BaseException | None, response: Response | None
+    ) -> float | None:
+        """Seconds to wait before attempt ``attempt + 1``, or None to give up.
+
+        :param elapsed: seconds since the first attempt started (waits included).
+        """
+        if not is_retryable(error, response) or attempt >= self.max_attempts:
+            return None
+        delay = self.delay(attempt, response)
+        return None if elapsed + delay > self.max_elapsed else delay
+
+    def delay(self, attempt: int, response: Response | None) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
         retry_after = _retry_after(response) if response is not None else None
         if retry_after is not None:
@@ -43,13 +68,13 @@ class RetryPolicy:
         return random.uniform(backoff / 2, backoff)
 
 
-def is_retryable(error: BaseException | None, response: requests.Response | None) -> bool:
+def is_retryable(error: BaseException | None, response: Response | None) -> bool:
     if response is not None:
         return response.status_code in RETRYABLE_STATUS
-    return isinstance(error, (requests.ConnectionError, requests.Timeout))
+    return isinstance(error, TRANSIENT_ERRORS)
 
 
-def _retry_after(response: requests.Response) -> float | None:
+def _retry_after(response: Response) -> float | None:
     value = response.headers.get("Retry-After")
     if not value:
         return None

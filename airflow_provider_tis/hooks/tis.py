@@ -8,14 +8,16 @@ import time
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import quote, urlsplit
 
+import httpx
 import requests
 from requests_toolbelt import MultipartEncoder, MultipartEncoderMonitor
 
 from airflow_provider_tis import __version__
 from airflow_provider_tis.get_provider_info import CONNECTION_FIELDS, UI_FIELD_BEHAVIOUR
+from airflow_provider_tis.hooks.async_client import AsyncTisClient
 from airflow_provider_tis.hooks.connection import TisSettings, is_local, settings_from_connection
 from airflow_provider_tis.hooks.errors import (
     TisConfigError,
@@ -26,8 +28,8 @@ from airflow_provider_tis.hooks.errors import (
     error_from_response,
 )
 from airflow_provider_tis.hooks.models import AppInfo, Job, OutputFile, ServerInfo, TokenInfo
-from airflow_provider_tis.hooks.retry import RetryPolicy, is_retryable
-from airflow_provider_tis.version_compat import BaseHook, mask_secret
+from airflow_provider_tis.hooks.retry import RetryPolicy
+from airflow_provider_tis.version_compat import BaseHook, aget_connection, mask_secret
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
 USER_AGENT = f"airflow-provider-tis/{__version__}"
 TOKEN_WARNING_DAYS = 7
 _JOB_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+ResponseT = TypeVar("ResponseT", requests.Response, httpx.Response)
 _warned: set[tuple[str, str]] = set()  # (conn id, warning) pairs already logged in this process
 
 
@@ -138,7 +141,15 @@ class TisHook(BaseHook):
     @cached_property
     def settings(self) -> TisSettings:
         """The validated connection. Fails before any request if the token is missing or expired."""
-        conn = self.get_connection(self.tis_conn_id)
+        return self._settings_of(self.get_connection(self.tis_conn_id))
+
+    async def async_client(self) -> AsyncTisClient:
+        """A client for use inside an event loop; the connection is read without blocking it."""
+        if "settings" not in self.__dict__:
+            self.__dict__["settings"] = self._settings_of(await aget_connection(self.tis_conn_id))
+        return AsyncTisClient(self)
+
+    def _settings_of(self, conn: Any) -> TisSettings:
         if conn.password:
             mask_secret(conn.password)
         settings = settings_from_connection(
@@ -234,41 +245,49 @@ class TisHook(BaseHook):
                 )
             except requests.RequestException as exc:
                 error = exc
-            if response is not None and response.status_code < 300:
-                return response
             if response is not None and response.status_code < 400:
-                raise TisResponseError(
-                    f"TIS could not {action}: the server answered with a redirect (HTTP "
-                    f"{response.status_code}). Check the host of connection '{self.tis_conn_id}'."
-                )
-            delay = policy.delay(attempt, response)
-            if (
-                not retry
-                or not is_retryable(error, response)
-                or attempt >= policy.max_attempts
-                or max(time.monotonic() - started, slept) + delay > policy.max_elapsed
-            ):
+                return self._accept(response, action)
+            elapsed = max(time.monotonic() - started, slept)
+            delay = policy.next_delay(attempt, elapsed, error, response) if retry else None
+            if delay is None:
                 break
-            reason = f"HTTP {response.status_code}" if response is not None else type(error).__name__
-            self.log.warning(
-                "Could not %s (%s); retrying in %.1f s (attempt %d of %d).",
-                action,
-                reason,
-                delay,
-                attempt + 1,
-                policy.max_attempts,
-            )
+            self._log_retry(action, attempt, delay, error, response)
             policy.sleep(delay)
             slept += delay
         if response is not None:
             raise error_from_response(response, conn_id=self.tis_conn_id, action=action)
+        raise self._unreachable(action, attempt, error) from error
+
+    def _accept(self, response: ResponseT, action: str) -> ResponseT:
+        """A 2xx answer passes; a redirect of an API call is refused (it would carry the token away)."""
+        if response.status_code >= 300:
+            raise TisResponseError(
+                f"TIS could not {action}: the server answered with a redirect (HTTP "
+                f"{response.status_code}). Check the host of connection '{self.tis_conn_id}'."
+            )
+        return response
+
+    def _log_retry(
+        self, action: str, attempt: int, delay: float, error: BaseException | None, response: Any
+    ) -> None:
+        reason = f"HTTP {response.status_code}" if response is not None else type(error).__name__
+        self.log.warning(
+            "Could not %s (%s); retrying in %.1f s (attempt %d of %d).",
+            action,
+            reason,
+            delay,
+            attempt + 1,
+            self.retry_policy.max_attempts,
+        )
+
+    def _unreachable(self, action: str, attempt: int, error: BaseException | None) -> TisConnectionError:
         tries = f" after {attempt} attempts" if attempt > 1 else ""
-        raise TisConnectionError(
-            f"Could not reach TIS at {settings.base_url} to {action}{tries}: {type(error).__name__}: {error}"
-        ) from error
+        return TisConnectionError(
+            f"Could not reach TIS at {self.settings.base_url} to {action}{tries}: {type(error).__name__}: {error}"
+        )
 
     @staticmethod
-    def _json(response: requests.Response, action: str) -> Any:
+    def _json(response: requests.Response | httpx.Response, action: str) -> Any:
         try:
             return response.json()
         except ValueError:
