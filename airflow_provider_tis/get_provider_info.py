@@ -56,4 +56,5 @@ def get_provider_info() -> dict[str, Any]:
                 "conn-fields": CONNECTION_FIELDS,
             }
         ],
+        "extra-links": ["airflow_provider_tis.operators.submit.TisJobLink"],
     }

@@ -71,7 +71,15 @@ class TisDownload:
         return self._response.url
 
     def iter_chunks(self, chunk_size: int = 1 << 20) -> Iterator[bytes]:
-        return self._response.iter_content(chunk_size=chunk_size)
+        received = 0
+        try:
+            for chunk in self._response.iter_content(chunk_size=chunk_size):
+                received += len(chunk)
+                yield chunk
+        except requests.RequestException as exc:
+            raise TisConnectionError(
+                f"The download broke after {received} bytes ({type(exc).__name__})."
+            ) from exc
 
     def close(self) -> None:
         self._response.close()

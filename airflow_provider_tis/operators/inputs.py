@@ -1,0 +1,120 @@
+"""Pre-flight checks of a submission: cheap, local, and done before a single byte is uploaded."""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+from airflow_provider_tis.hooks.errors import TisConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+BGZF_MAGIC = b"\x1f\x8b\x08\x04"
+_HEADER_BYTES = 18
+_UNSAFE_CHARACTERS = set('&<>"')
+_NAME_MAX = 100
+
+
+def resolve_files(files: str | Sequence[str | os.PathLike[str]]) -> list[Path]:
+    """Local paths from a path, a ``file://`` URL or a glob, or a list of them (order kept, globs sorted)."""
+    items = [files] if isinstance(files, (str, os.PathLike)) else list(files)
+    if not items:
+        raise TisConfigError(
+            "No input files given: pass `files` as a path, a glob or a list of .vcf.gz files."
+        )
+    paths: list[Path] = []
+    for item in items:
+        text = os.fspath(item).strip()
+        if "://" in text:
+            parts = urlsplit(text)
+            if parts.scheme != "file":
+                raise TisConfigError(
+                    f"Input {text!r}: only local paths and file:// URLs are supported for `files`."
+                )
+            text = unquote(parts.path)
+        text = os.path.expanduser(text)
+        if glob.has_magic(text):
+            matches = sorted(glob.glob(text))
+            if not matches:
+                raise TisConfigError(f"The pattern {text!r} in `files` matched no file.")
+            paths.extend(Path(m) for m in matches)
+        else:
+            paths.append(Path(text))
+    return paths
+
+
+def check_input_files(paths: Sequence[Path]) -> None:
+    """Each file exists, is readable, is named ``*.vcf.gz`` and starts like BGZF; no base name twice.
+
+    Only the first bytes of each file are read.
+    """
+    seen: dict[str, Path] = {}
+    for path in paths:
+        if not path.name.endswith(".vcf.gz"):
+            raise TisConfigError(
+                f"Input {path} is not named *.vcf.gz; the server only reads *.vcf.gz files. "
+                "Compress the VCF with bgzip and name it <name>.vcf.gz."
+            )
+        if path.is_dir():
+            raise TisConfigError(
+                f"Input {path} is a directory; list the .vcf.gz files in it (or use a glob)."
+            )
+        try:
+            with path.open("rb") as handle:
+                head = handle.read(_HEADER_BYTES)
+        except FileNotFoundError:
+            raise TisConfigError(f"Input file {path} does not exist.") from None
+        except OSError as exc:
+            raise TisConfigError(
+                f"Input file {path} cannot be read ({exc.strerror}); check its permissions."
+            ) from None
+        check_bgzf_header(head, str(path))
+        if path.name in seen:
+            raise TisConfigError(
+                f"Inputs {seen[path.name]} and {path} have the same file name; the server would keep only one "
+                "of them. Rename one."
+            )
+        seen[path.name] = path
+
+
+def check_bgzf_header(head: bytes, name: str) -> None:
+    if not head:
+        raise TisConfigError(f"Input file {name} is empty.")
+    if head[:2] != b"\x1f\x8b":
+        raise TisConfigError(f"Input file {name} is not gzip-compressed. Compress it with `bgzip`.")
+    if head[:4] != BGZF_MAGIC or head[12:14] != b"BC":
+        raise TisConfigError(
+            f"Input file {name} is gzip but not BGZF (block gzip); the server rejects it. "
+            "Recompress it with `bgzip` instead of `gzip`."
+        )
+
+
+def check_server_safe(value: str, what: str) -> None:
+    """The server HTML-escapes text fields, so ``& < > "`` and non-ASCII characters would be changed."""
+    bad = sorted({c for c in value if c in _UNSAFE_CHARACTERS or ord(c) > 126 or ord(c) < 32})
+    if bad:
+        shown = " ".join(repr(c) for c in bad)
+        raise TisConfigError(
+            f"The {what} contains {shown}, which the server would alter (it HTML-escapes text fields). "
+            'Use ASCII letters, digits and punctuation other than & < > ".'
+        )
+
+
+def default_job_name(context: Any) -> str:
+    """A name unique to this task instance and stable across its retries: dag, run, task, map index."""
+    ti = context["ti"]
+    parts = [ti.dag_id, ti.run_id, ti.task_id]
+    map_index = getattr(ti, "map_index", -1)
+    if isinstance(map_index, int) and map_index >= 0:
+        parts.append(str(map_index))
+    raw = "__".join(str(p) for p in parts)
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", raw).strip("-.")
+    if len(name) > _NAME_MAX:  # keep it readable, and unique through a hash of the full name
+        name = name[: _NAME_MAX - 17] + "-" + hashlib.sha256(raw.encode()).hexdigest()[:16]
+    return name

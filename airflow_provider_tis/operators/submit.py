@@ -1,0 +1,268 @@
+"""SubmitImputationOperator: upload VCFs to TIS once, and only when the server can take the job."""
+
+from __future__ import annotations
+
+import time
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_tis.hooks.errors import TisConfigError, TisJobLimitError, TisMaintenanceError
+from airflow_provider_tis.hooks.models import JobState
+from airflow_provider_tis.hooks.tis import TisHook
+from airflow_provider_tis.operators.inputs import (
+    check_input_files,
+    check_server_safe,
+    default_job_name,
+    resolve_files,
+)
+from airflow_provider_tis.version_compat import BaseOperator, BaseOperatorLink, XCom, mask_secret
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from airflow_provider_tis.hooks.models import AppInfo, Job
+    from airflow_provider_tis.version_compat import Context
+
+BUILDS = ("hg19", "hg38")
+MODES = ("qc_only", "imputation")
+PHASINGS = ("eagle", "beagle", "no_phasing")
+R2_FILTERS = ("0", "0.001", "0.1", "0.2", "0.3")
+#: Reusing a job from an earlier try is right unless that job can no longer give results.
+_NOT_REUSABLE = (JobState.FAILED, JobState.CANCELED, JobState.DEAD, JobState.RETIRED, JobState.FAIL_NOTIFIED)
+PROGRESS_EVERY_SECONDS = 10.0
+
+
+class TisJobLink(BaseOperatorLink):
+    """The "TIS job" button: the job's page on the server."""
+
+    name = "TIS job"
+
+    def get_link(self, operator: Any, *, ti_key: Any) -> str:
+        return XCom.get_value(key="job_url", ti_key=ti_key) or ""
+
+
+class SubmitImputationOperator(BaseOperator):
+    """Submit VCFs for imputation and return the job id (XCom ``return_value``).
+
+    Everything that can be checked is checked before the upload starts; the task waits while the server
+    is in maintenance or your active-job limit is reached; and a retried task reuses the job of an
+    earlier try (found by its deterministic name) instead of submitting a second one.
+
+    :param files: local ``.vcf.gz`` paths or ``file://`` URLs, a list or a glob (templated).
+    :param refpanel: reference panel, e.g. ``topmed-r3``, ``apps@topmed-r3`` or ``apps@topmed-r3@1.0.0``.
+    :param population: population of the panel, e.g. ``all`` or ``off`` on TIS, ``eur`` on Michigan.
+    :param build: genome build of the input, ``hg19`` or ``hg38``.
+    :param mode: ``imputation`` or ``qc_only``.
+    :param phasing: ``eagle``, ``no_phasing`` (and ``beagle`` on Michigan).
+    :param r2_filter: drop imputed variants below this r2: 0, 0.001, 0.1, 0.2 or 0.3.
+    :param aes_encryption: encrypt the result zips with AES-256 instead of ZipCrypto.
+    :param meta: also create meta-imputation files.
+    :param password: password of the result zips (not templated; masked in logs). Without it the server
+        makes one and mails it to you.
+    :param job_name: name of the job on the server; default: unique per dag, run, task and map index.
+    :param app: app id; default: the connection's ``app`` extra (``imputationserver2``).
+    :param tis_conn_id: Airflow connection id of type ``tis``.
+    :param capacity_poll_interval: seconds between checks while waiting for maintenance to end or for
+        one of your active jobs to finish (the task's ``execution_timeout`` bounds the wait).
+    """
+
+    template_fields: Sequence[str] = (
+        "files",
+        "refpanel",
+        "population",
+        "build",
+        "mode",
+        "phasing",
+        "r2_filter",
+        "job_name",
+        "app",
+    )
+    operator_extra_links = (TisJobLink(),)
+    ui_color = "#d6eaf8"
+
+    def __init__(
+        self,
+        *,
+        files: str | Sequence[str],
+        refpanel: str,
+        population: str,
+        build: str = "hg19",
+        mode: str = "imputation",
+        phasing: str = "eagle",
+        r2_filter: float | str = 0,
+        aes_encryption: bool = False,
+        meta: bool = False,
+        password: str | None = None,
+        job_name: str | None = None,
+        app: str | None = None,
+        tis_conn_id: str = TisHook.default_conn_name,
+        capacity_poll_interval: float = 60,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.files = files
+        self.refpanel = refpanel
+        self.population = population
+        self.build = build
+        self.mode = mode
+        self.phasing = phasing
+        self.r2_filter = r2_filter
+        self.aes_encryption = aes_encryption
+        self.meta = meta
+        self.password = password
+        self.job_name = job_name
+        self.app = app
+        self.tis_conn_id = tis_conn_id
+        self.capacity_poll_interval = capacity_poll_interval
+
+    @cached_property
+    def hook(self) -> TisHook:
+        return TisHook(self.tis_conn_id)
+
+    def execute(self, context: Context) -> str:
+        if self.password:
+            mask_secret(self.password)
+        self._check_values()
+        app = self.hook.get_app(self.app)
+        params = self._form_fields(app)
+        paths = resolve_files(self.files)
+        check_input_files(paths)
+        if self.password:
+            check_server_safe(self.password, "password")
+        job_name = self.job_name or default_job_name(context)
+        check_server_safe(job_name, "job name")
+        params["job-name"] = job_name
+
+        job_id = self._wait_for_capacity_or_reuse(job_name)
+        while job_id is None:
+            try:
+                job_id = self.hook.submit_job(paths, params, app.id, progress=UploadProgress(self.log))
+            except (TisJobLimitError, TisMaintenanceError) as exc:  # changed while we were uploading
+                self.log.warning(
+                    "The server refused the upload (%s); waiting, then trying again.", exc.message
+                )
+                time.sleep(self.capacity_poll_interval)
+                job_id = self._wait_for_capacity_or_reuse(job_name)
+            else:
+                self.log.info("Submitted TIS job %s (%s).", job_id, job_name)
+        context["ti"].xcom_push(key="job_url", value=self.hook.job_url(job_id))
+        return job_id
+
+    def _check_values(self) -> None:
+        for name, value, allowed in (
+            ("build", self.build, BUILDS),
+            ("mode", self.mode, MODES),
+            ("phasing", self.phasing, PHASINGS),
+            ("r2_filter", _r2_text(self.r2_filter), R2_FILTERS),
+        ):
+            if value not in allowed:
+                raise TisConfigError(f"{name}={value!r} is not valid; use one of {', '.join(allowed)}.")
+
+    def _form_fields(self, app: AppInfo) -> dict[str, Any]:
+        """Validate panel, population and phasing against the server's app; keep fields it declares."""
+        panel = app.find_refpanel(self.refpanel)
+        if panel is None:
+            raise TisConfigError(
+                f"refpanel={self.refpanel!r} is not offered by this server; use one of "
+                f"{', '.join(k.removeprefix('apps@').split('@')[0] for k in app.refpanels)}."
+            )
+        populations = app.refpanels[panel]
+        if populations and self.population not in populations and self.population != "off":
+            raise TisConfigError(
+                f"population={self.population!r} is not available for {panel}; use one of "
+                f"{', '.join(populations)}."
+            )
+        phasings = app.options.get("phasing")
+        if phasings and self.phasing not in phasings:
+            raise TisConfigError(
+                f"phasing={self.phasing!r} is not offered by this server; use one of {', '.join(phasings)}."
+            )
+        fields = {
+            "refpanel": panel,
+            "population": self.population,
+            "build": self.build,
+            "mode": self.mode,
+            "phasing": self.phasing,
+            "r2Filter": _r2_text(self.r2_filter),
+            "aesEncryption": self.aes_encryption or None,  # checkboxes: any value turns them on
+            "meta": self.meta or None,
+            "password": self.password,
+        }
+        unknown = [
+            name for name, value in fields.items() if value not in (None, False) and name not in app.params
+        ]
+        for name in unknown:
+            self.log.info("The server's app does not declare %r; not sending it.", name)
+        return {name: value for name, value in fields.items() if name not in unknown}
+
+    def _wait_for_capacity_or_reuse(self, job_name: str) -> str | None:
+        """The id of a usable job from an earlier try, or None once a new job may be submitted."""
+        limit = self.hook.settings.max_active_jobs
+        while True:
+            server = self.hook.get_server()
+            if server.maintenance:
+                self.log.info(
+                    "The server is in maintenance (%s); checking again in %s s.",
+                    server.maintenance_message or "no message",
+                    self.capacity_poll_interval,
+                )
+            else:
+                jobs = list(self.hook.list_jobs())
+                earlier = _reusable(jobs, job_name)
+                if earlier is not None:
+                    self.log.info(
+                        "Reusing TIS job %s (%s, %s) submitted by an earlier try.",
+                        earlier.id,
+                        job_name,
+                        earlier.state.name,
+                    )
+                    return earlier.id
+                active = sum(1 for job in jobs if job.state.is_active)
+                if active < limit:
+                    return None
+                self.log.info(
+                    "%d of your jobs are queued or running (limit %d); waiting %s s before uploading.",
+                    active,
+                    limit,
+                    self.capacity_poll_interval,
+                )
+            time.sleep(self.capacity_poll_interval)
+
+
+def _reusable(jobs: list[Job], job_name: str) -> Job | None:
+    for job in jobs:  # newest first
+        if job.name == job_name and job.state not in _NOT_REUSABLE:
+            return job
+    return None
+
+
+def _r2_text(value: float | str) -> str:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return "0" if number == 0 else f"{number:g}"
+
+
+class UploadProgress:
+    """Logs upload progress (percent and MB/s) at most every 10 seconds, and at the end."""
+
+    def __init__(self, log: Any, every: float = PROGRESS_EVERY_SECONDS) -> None:
+        self.log = log
+        self.every = every
+        self.started = self.last = time.monotonic()
+        self.finished = False
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if self.finished or (now - self.last < self.every and done < total):
+            return
+        self.last, self.finished = now, done >= total
+        rate = done / max(now - self.started, 1e-6) / 1e6
+        self.log.info(
+            "Uploaded %.0f%% (%.1f of %.1f MB, %.1f MB/s).",
+            100 * done / max(total, 1),
+            done / 1e6,
+            total / 1e6,
+            rate,
+        )

@@ -1,0 +1,158 @@
+"""JobStateSensor: wait until a TIS job ends; succeed with its summary or fail with the server's reasons."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_tis.hooks.errors import TisError, TisNotFoundError
+from airflow_provider_tis.hooks.models import JobState
+from airflow_provider_tis.hooks.outcome import (
+    FAILED_SETTLE_SECONDS,
+    Outcome,
+    TisJobFailedError,
+    deleted_message,
+    failure_message,
+    job_outcome,
+    job_summary,
+)
+from airflow_provider_tis.hooks.tis import TisHook
+from airflow_provider_tis.triggers.job_state import EVENT_STATUSES, JobStateTrigger
+from airflow_provider_tis.version_compat import (
+    AirflowSensorTimeout,
+    BaseSensorOperator,
+    PokeReturnValue,
+    conf,
+)
+
+if TYPE_CHECKING:
+    from airflow_provider_tis.hooks.models import Job
+    from airflow_provider_tis.version_compat import Context
+
+
+class JobStateSensor(BaseSensorOperator):
+    """Wait for a TIS job to reach a terminal state.
+
+    Succeeds on SUCCESS and SUCCESS_NOTIFIED and returns the job summary (state, times, output files)
+    as XCom. Fails with :class:`TisJobFailedError` on FAILED, CANCELED, DEAD, RETIRED, FAIL_NOTIFIED or a
+    deleted job, naming the state and the server's error messages.
+
+    :param job_id: the TIS job id (templated), e.g. ``"{{ ti.xcom_pull('submit') }}"``.
+    :param tis_conn_id: Airflow connection id of type ``tis``.
+    :param mode: ``"reschedule"`` (default: frees the worker slot between pokes) or ``"poke"``.
+    :param poke_interval: seconds between checks (default 60; imputation takes hours).
+    :param deferrable: wait in the triggerer with :class:`JobStateTrigger` instead.
+    :param cancel_on_kill: cancel the remote job when the task is killed (or times out while deferred).
+    :param failed_settle_seconds: re-read a FAILED job once after this long, since a job being
+        canceled shows FAILED briefly before CANCELED.
+    """
+
+    template_fields = ("job_id",)
+    ui_color = "#e8f4f8"
+
+    def __init__(
+        self,
+        *,
+        job_id: str,
+        tis_conn_id: str = TisHook.default_conn_name,
+        mode: str = "reschedule",
+        poke_interval: float = 60,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        cancel_on_kill: bool = False,
+        failed_settle_seconds: float = FAILED_SETTLE_SECONDS,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(mode=mode, poke_interval=poke_interval, **kwargs)
+        self.job_id = job_id
+        self.tis_conn_id = tis_conn_id
+        self.deferrable = deferrable
+        self.cancel_on_kill = cancel_on_kill
+        self.failed_settle_seconds = failed_settle_seconds
+
+    @cached_property
+    def hook(self) -> TisHook:
+        return TisHook(self.tis_conn_id)
+
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        done = self.poke(context)
+        if isinstance(done, PokeReturnValue):
+            return done.xcom_value
+        self.defer(
+            trigger=JobStateTrigger(
+                job_id=self.job_id,
+                tis_conn_id=self.tis_conn_id,
+                poll_interval=self.poke_interval,
+                end_time=time.time() + self.timeout,
+                failed_settle_seconds=self.failed_settle_seconds,
+                cancel_on_kill=self.cancel_on_kill,
+            ),
+            method_name="execute_complete",
+            timeout=None,  # the trigger enforces the deadline, so execute_complete always runs
+        )
+
+    def poke(self, context: Context) -> PokeReturnValue | bool:
+        job = self._read_job()
+        self._log_recent_messages(job)
+        outcome = job_outcome(job)
+        if outcome is Outcome.FAILED and job.state is JobState.FAILED:
+            time.sleep(self.failed_settle_seconds)  # a cancel shows FAILED before CANCELED
+            job = self._read_job()
+            outcome = job_outcome(job)
+        if outcome is Outcome.SUCCESS:
+            self.log.info(
+                "TIS job %s finished: %s with %d output files.", job.id, job.state.name, len(job.files)
+            )
+            return PokeReturnValue(is_done=True, xcom_value=job_summary(job))
+        if outcome is Outcome.FAILED:
+            raise TisJobFailedError(failure_message(job))
+        if job.state is JobState.WAITING:
+            self.log.info("TIS job %s is waiting in the queue (position %d).", job.id, job.position_in_queue)
+        else:
+            self.log.info("TIS job %s is %s.", job.id, job.state.name)
+        return False
+
+    def _read_job(self) -> Job:
+        try:
+            return self.hook.get_job(self.job_id)
+        except TisNotFoundError:
+            raise TisJobFailedError(deleted_message(self.job_id)) from None
+
+    def _log_recent_messages(self, job: Job) -> None:
+        """Log the step messages of the last poke interval; the sensor keeps no state between pokes."""
+        since = datetime.now(timezone.utc) - timedelta(seconds=self.poke_interval + 1)
+        for step in job.steps:
+            for message in step.messages:
+                if job.state.is_terminal or message.time is None or message.time >= since:
+                    self.log.info("TIS job %s, %s: %s", job.id, step.name, message.message)
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        """Resume after the trigger; an event this sensor does not understand fails the task."""
+        if not isinstance(event, dict) or event.get("status") not in EVENT_STATUSES:
+            raise TisError(f"JobStateSensor got an unexpected trigger event {event!r}; refusing to succeed.")
+        if event.get("job_id") != self.job_id:
+            raise TisError(f"The trigger event is about job {event.get('job_id')!r}, not {self.job_id!r}.")
+        status, message = event["status"], str(event.get("message", ""))
+        if status == "success" and isinstance(event.get("job"), dict):
+            return event["job"]
+        if status == "failed":
+            raise TisJobFailedError(message)
+        if status == "timeout":
+            self._cancel_if_asked()
+            raise AirflowSensorTimeout(message)
+        raise TisError(message or f"JobStateSensor got an incomplete trigger event {event!r}.")
+
+    def on_kill(self) -> None:
+        self._cancel_if_asked()
+
+    def _cancel_if_asked(self) -> None:
+        if not self.cancel_on_kill:
+            return
+        try:
+            job = self.hook.cancel_job(self.job_id)
+            self.log.info("Canceled TIS job %s (now %s).", self.job_id, job.state.name)
+        except Exception as exc:  # best effort: never mask the reason the task is ending
+            self.log.warning("Could not cancel TIS job %s: %s", self.job_id, exc)
