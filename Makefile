@@ -24,5 +24,8 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest
 
+demo: $(STAMP)
+	$(BIN)/python scripts/demo.py
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info

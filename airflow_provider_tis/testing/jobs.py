@@ -49,6 +49,8 @@ class SimConfig:
     :param strand_flips: quality control fails every job with the strand-flip error.
     :param min_samples: input validation needs at least this many samples.
     :param zip_padding: extra bytes stored in each ``chr_<N>.zip`` (for transfer benchmarks).
+    :param extra_output_names: more output files listed under exactly these names, e.g. ``../x`` to
+        play a malicious or broken server.
     """
 
     run_seconds: float = 1.0
@@ -64,6 +66,7 @@ class SimConfig:
     strand_flips: bool = False
     min_samples: int = 20
     zip_padding: int = 0
+    extra_output_names: tuple[str, ...] = ()
 
 
 @dataclass
@@ -251,6 +254,10 @@ class JobTable:
             padding=self.config.zip_padding,
             qc=job.stage >= 2 or job.canceled,
         )
+        for index, name in enumerate(self.config.extra_output_names):
+            path = job.output_dir / f"extra-output-{index}"
+            path.write_bytes(b"listed under a name chosen by the test\n")
+            written.append((name, path))
         for name, path in written:
             self._add_file(job, name, path)
         if job.failed or job.canceled:
