@@ -50,6 +50,16 @@ def logs(caplog: pytest.LogCaptureFixture):
 
         def lines() -> list[str]:
             stdlib = [f"{r.levelname} {r.name} {r.getMessage()}" for r in caplog.records]
-            return stdlib + [" ".join(f"{k}={v}" for k, v in event.items()) for event in events]
+            return stdlib + [_format(event) for event in events]
 
         yield lines
+
+
+def _format(event: dict) -> str:
+    """A structlog event as one line: the message with its %-arguments filled in, then the other fields."""
+    fields = dict(event)
+    message = str(fields.pop("event", ""))
+    args = fields.pop("positional_args", ())
+    if args:
+        message = message % tuple(args)
+    return " ".join([message, *(f"{k}={v}" for k, v in fields.items())])

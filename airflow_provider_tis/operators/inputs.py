@@ -30,6 +30,8 @@ def resolve_files(files: str | Sequence[str | os.PathLike[str]]) -> list[Path]:
         )
     paths: list[Path] = []
     for item in items:
+        if not isinstance(item, (str, os.PathLike)):
+            raise TisConfigError(f"{item!r} in `files` is not a path; give paths, file:// URLs or globs.")
         text = os.fspath(item).strip()
         if "://" in text:
             parts = urlsplit(text)

@@ -123,6 +123,7 @@ class SubmitImputationOperator(BaseOperator):
         if self.password:
             mask_secret(self.password)
         self._check_values()
+        self._wait_while_maintenance()  # the app description is blocked during maintenance
         app = self.hook.get_app(self.app)
         params = self._form_fields(app)
         paths = resolve_files(self.files)
@@ -188,44 +189,49 @@ class SubmitImputationOperator(BaseOperator):
             "meta": self.meta or None,
             "password": self.password,
         }
-        unknown = [
-            name for name, value in fields.items() if value not in (None, False) and name not in app.params
-        ]
-        for name in unknown:
-            self.log.info("The server's app does not declare %r; not sending it.", name)
-        return {name: value for name, value in fields.items() if name not in unknown}
+        sent = {}
+        for name, value in fields.items():
+            if value is None:
+                continue
+            if name in app.params:
+                sent[name] = value
+            else:
+                self.log.warning("The server's app does not declare %r; not sending it.", name)
+        return sent
 
     def _wait_for_capacity_or_reuse(self, job_name: str) -> str | None:
         """The id of a usable job from an earlier try, or None once a new job may be submitted."""
         limit = self.hook.settings.max_active_jobs
         while True:
-            server = self.hook.get_server()
-            if server.maintenance:
+            self._wait_while_maintenance()
+            jobs = list(self.hook.list_jobs())
+            earlier = _reusable(jobs, job_name)
+            if earlier is not None:
                 self.log.info(
-                    "The server is in maintenance (%s); checking again in %s s.",
-                    server.maintenance_message or "no message",
-                    self.capacity_poll_interval,
+                    "Reusing TIS job %s (%s, %s) submitted by an earlier try.",
+                    earlier.id,
+                    job_name,
+                    earlier.state.name,
                 )
-            else:
-                jobs = list(self.hook.list_jobs())
-                earlier = _reusable(jobs, job_name)
-                if earlier is not None:
-                    self.log.info(
-                        "Reusing TIS job %s (%s, %s) submitted by an earlier try.",
-                        earlier.id,
-                        job_name,
-                        earlier.state.name,
-                    )
-                    return earlier.id
-                active = sum(1 for job in jobs if job.state.is_active)
-                if active < limit:
-                    return None
-                self.log.info(
-                    "%d of your jobs are queued or running (limit %d); waiting %s s before uploading.",
-                    active,
-                    limit,
-                    self.capacity_poll_interval,
-                )
+                return earlier.id
+            active = sum(1 for job in jobs if job.state.is_active)
+            if active < limit:
+                return None
+            self.log.info(
+                "%d of your jobs are queued or running (limit %d); waiting %s s before uploading.",
+                active,
+                limit,
+                self.capacity_poll_interval,
+            )
+            time.sleep(self.capacity_poll_interval)
+
+    def _wait_while_maintenance(self) -> None:
+        while (server := self.hook.get_server()).maintenance:
+            self.log.info(
+                "The server is in maintenance (%s); checking again in %s s.",
+                server.maintenance_message or "no message",
+                self.capacity_poll_interval,
+            )
             time.sleep(self.capacity_poll_interval)
 
 

@@ -1,0 +1,231 @@
+"""SubmitImputationOperator against the simulator: pre-flight checks, waiting, idempotency, progress."""
+
+from __future__ import annotations
+
+import gzip
+import threading
+from unittest import mock
+
+import pytest
+
+from airflow_provider_tis.hooks import TisConfigError, TisConnectionError, TisHook
+from airflow_provider_tis.hooks.models import AppInfo
+from airflow_provider_tis.operators import SubmitImputationOperator, TisJobLink
+from airflow_provider_tis.operators.inputs import default_job_name
+from airflow_provider_tis.operators.submit import UploadProgress
+from airflow_provider_tis.testing import write_vcf
+from tests.operators.conftest import make_context
+
+
+def make(files, **kwargs):
+    kwargs.setdefault("refpanel", "topmed-r3")
+    kwargs.setdefault("population", "all")
+    kwargs.setdefault("capacity_poll_interval", 0.05)
+    return SubmitImputationOperator(task_id="submit", files=files, **kwargs)
+
+
+def test_submits_and_returns_the_job_id_and_url(tis_simulator, vcf, logs):
+    context = make_context()
+    job_id = make(str(vcf), password="Zip-Pass_123").execute(context)
+    assert list(tis_simulator.jobs.jobs) == [job_id]
+    context["ti"].xcom_push.assert_called_once_with(
+        key="job_url", value=f"{tis_simulator.url}/index.html#!jobs/{job_id}"
+    )
+    record = tis_simulator.requests_to("submit")[0]
+    assert record.files == ("chr20.vcf.gz",)
+    assert record.fields["refpanel"] == "apps@topmed-r3@1.0.0" and record.fields["r2Filter"] == "0"
+    assert record.fields["job-name"] == "dag__run-1__submit"
+    assert "aesEncryption" not in record.fields and "meta" not in record.fields
+    assert any("Uploaded 100%" in line for line in logs())
+    assert not any("Zip-Pass_123" in line for line in logs())
+
+
+def test_checkboxes_are_sent_only_when_on(tis_simulator, vcf):
+    make(str(vcf), aes_encryption=True, meta=True).execute(make_context())
+    fields = tis_simulator.requests_to("submit")[0].fields
+    assert fields["aesEncryption"] == "true" and fields["meta"] == "true"
+
+
+@pytest.mark.parametrize("refpanel", ["topmed-r3", "apps@topmed-r3", "apps@topmed-r3@1.0.0"])
+def test_refpanel_forms_users_write(tis_simulator, vcf, refpanel):
+    make(str(vcf), refpanel=refpanel).execute(make_context())
+    assert tis_simulator.requests_to("submit")[0].fields["refpanel"] == "apps@topmed-r3@1.0.0"
+
+
+def test_globs_file_urls_and_lists(tis_simulator, tmp_path):
+    for c in ("20", "21", "22"):
+        write_vcf(tmp_path / f"chr{c}.vcf.gz", chromosomes=(c,))
+    make(f"file://{tmp_path}/chr2[01].vcf.gz").execute(make_context())
+    make([str(tmp_path / "chr22.vcf.gz")], job_name="second").execute(make_context())
+    assert [r.files for r in tis_simulator.requests_to("submit")] == [
+        ("chr20.vcf.gz", "chr21.vcf.gz"),
+        ("chr22.vcf.gz",),
+    ]
+
+
+def _write(path, data):
+    path.write_bytes(data)
+    return str(path)
+
+
+def _not_bgzf(tmp_path):
+    path = tmp_path / "plain.vcf.gz"
+    path.write_bytes(gzip.compress(b"##fileformat=VCFv4.2\n"))
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "files", "words"),
+    [
+        ({"build": "hg37"}, None, "build='hg37' is not valid; use one of hg19, hg38"),
+        ({"mode": "phasing"}, None, "mode='phasing' is not valid"),
+        ({"phasing": "shapeit"}, None, "phasing='shapeit' is not valid"),
+        ({"r2_filter": 0.5}, None, "r2_filter='0.5' is not valid"),
+        (
+            {"phasing": "beagle"},
+            None,
+            "phasing='beagle' is not offered by this server; use one of eagle, no_phasing",
+        ),
+        (
+            {"refpanel": "hrc-r1.1"},
+            None,
+            "refpanel='hrc-r1.1' is not offered by this server; use one of topmed-r3",
+        ),
+        (
+            {"population": "eur"},
+            None,
+            "population='eur' is not available for apps@topmed-r3@1.0.0; use one of all, off",
+        ),
+        ({}, lambda p: str(p / "missing.vcf.gz"), "does not exist"),
+        ({}, lambda p: str(p / "a.vcf"), "is not named *.vcf.gz"),
+        ({}, lambda p: str(p / "nothing-*.vcf.gz"), "matched no file"),
+        ({}, _not_bgzf, "gzip but not BGZF"),
+        ({}, lambda p: _write(p / "empty.vcf.gz", b""), "is empty"),
+        ({}, lambda p: _write(p / "t.vcf.gz", b"plain text"), "not gzip-compressed"),
+        ({}, lambda p: (p / "d.vcf.gz").mkdir() or str(p / "d.vcf.gz"), "is a directory"),
+        ({}, lambda p: [], "No input files given"),
+        ({}, lambda p: [7], "not a path"),
+        (
+            {},
+            lambda p: [str(write_vcf(p / "x" / "s.vcf.gz")), str(write_vcf(p / "y" / "s.vcf.gz"))],
+            "same file name",
+        ),
+        ({}, lambda p: "s3://bucket/a.vcf.gz", "only local paths and file:// URLs"),
+        ({"password": "a&b"}, None, "password contains '&'"),
+        ({"password": "pässword"}, None, "password contains 'ä'"),
+        ({"job_name": 'my "study"'}, None, "job name contains '\"'"),
+    ],
+)
+def test_bad_input_fails_before_any_upload(tis_simulator, tmp_path, vcf, kwargs, files, words):
+    chosen = files(tmp_path) if files else str(vcf)
+    with pytest.raises(TisConfigError) as err:
+        make(chosen, **kwargs).execute(make_context())
+    assert words in str(err.value)
+    assert tis_simulator.requests_to("submit") == []
+
+
+def test_unreadable_file(tis_simulator, tmp_path):
+    path = write_vcf(tmp_path / "secret.vcf.gz")
+    path.chmod(0)
+    real_open = type(path).open
+
+    def open_as_unprivileged_user(self, *args, **kwargs):  # root could read it regardless of mode 0
+        if self == path:
+            raise PermissionError(13, "Permission denied")
+        return real_open(self, *args, **kwargs)
+
+    with (
+        mock.patch.object(type(path), "open", open_as_unprivileged_user),
+        pytest.raises(TisConfigError, match="cannot be read"),
+    ):
+        make(str(path)).execute(make_context())
+
+
+def test_expired_token_fails_before_any_request(tis_simulator, vcf, monkeypatch):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_TIS_DEFAULT", tis_simulator.connection_json(tis_simulator.issue_token(lifetime=-5))
+    )
+    with pytest.raises(TisConfigError, match="expired on"):
+        make(str(vcf)).execute(make_context())
+    assert tis_simulator.requests == []
+
+
+def test_only_fields_the_app_declares_are_sent():
+    app = AppInfo(
+        id="imputationserver2",
+        name="x",
+        version="1",
+        params=("files", "refpanel", "population", "build"),
+        options={},
+        refpanels={"apps@topmed-r3@1.0.0": ("all",)},
+        checkboxes=(),
+    )
+    fields = make("x.vcf.gz", meta=True)._form_fields(app)
+    assert set(fields) == {"refpanel", "population", "build"}
+
+
+def test_waits_for_maintenance_and_job_slots_instead_of_wasting_an_upload(tis_simulator, vcf, logs):
+    tis_simulator.config.run_seconds = 1.5
+    outside = TisHook()
+    for _ in range(3):  # the user's three slots are taken by jobs submitted outside Airflow
+        outside.submit_job([vcf], {"refpanel": "topmed-r3", "population": "all"})
+    tis_simulator.maintenance = True
+    threading.Timer(0.5, lambda: setattr(tis_simulator, "maintenance", False)).start()
+    job_id = make(str(vcf)).execute(make_context())
+    submits = tis_simulator.requests_to("submit")
+    assert [r.status for r in submits] == [200, 200, 200, 200]  # no upload was rejected
+    assert job_id in tis_simulator.jobs.jobs
+    lines = logs()
+    assert any("maintenance" in line for line in lines)
+    assert any("3 of your jobs are queued or running (limit 3)" in line for line in lines)
+
+
+def test_a_retry_after_a_lost_response_reuses_the_job(tis_simulator, vcf, logs):
+    tis_simulator.faults.drop_submit_response()
+    operator = make(str(vcf))
+    with pytest.raises(TisConnectionError):
+        operator.execute(make_context(try_number=1))
+    job_id = make(str(vcf)).execute(make_context(try_number=2))
+    assert list(tis_simulator.jobs.jobs) == [job_id]
+    assert len(tis_simulator.requests_to("submit")) == 1
+    assert any("Reusing TIS job" in line for line in logs())
+
+
+def test_a_failed_earlier_job_is_not_reused(tis_simulator, vcf):
+    tis_simulator.config.strand_flips = True
+    first = make(str(vcf)).execute(make_context())
+    tis_simulator.wait_for_state(first, 5)
+    tis_simulator.config.strand_flips = False
+    second = make(str(vcf)).execute(make_context(try_number=2))
+    assert second != first and len(tis_simulator.jobs.jobs) == 2
+
+
+def test_default_job_name_is_stable_sanitised_and_unique_per_map_index():
+    context = make_context(run_id="manual__2025-01-01T00:00:00+00:00", map_index=3)
+    assert default_job_name(context) == "dag__manual__2025-01-01T00-00-00-00-00__submit__3"
+    assert default_job_name(make_context(run_id="r")) == "dag__r__submit"
+    long = default_job_name(make_context(run_id="x" * 300))
+    other = default_job_name(make_context(run_id="x" * 299 + "y"))
+    assert len(long) == 100 and long != other
+
+
+def test_upload_progress_is_logged_at_most_every_ten_seconds():
+    log = mock.Mock()
+    clock = iter([0, 1, 5, 10.5, 12, 30, 31])
+    with mock.patch("airflow_provider_tis.operators.submit.time.monotonic", lambda: next(clock)):
+        progress = UploadProgress(log)
+        for done in (10, 20, 30, 40, 50, 100):
+            progress(done, 100)
+    messages = [c.args[0] % c.args[1:] for c in log.info.call_args_list]
+    assert len(messages) == 3  # at 10.5 s, at 30 s... and the final 100%
+    assert messages[0].startswith("Uploaded 30%") and messages[-1].startswith("Uploaded 100%")
+    assert "MB/s" in messages[0]
+
+
+def test_extra_link_reads_the_job_url_from_xcom():
+    with mock.patch(
+        "airflow_provider_tis.operators.submit.XCom.get_value", return_value="https://x/#!jobs/j"
+    ) as get:
+        assert TisJobLink().get_link(make("x.vcf.gz"), ti_key="key") == "https://x/#!jobs/j"
+    get.assert_called_once_with(key="job_url", ti_key="key")
+    assert TisJobLink.name == "TIS job"
