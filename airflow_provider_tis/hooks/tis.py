@@ -13,6 +13,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 import requests
+import urllib3
 from requests_toolbelt import MultipartEncoder, MultipartEncoderMonitor
 
 from airflow_provider_tis import __version__
@@ -72,11 +73,13 @@ class TisDownload:
 
     def iter_chunks(self, chunk_size: int = 1 << 20) -> Iterator[bytes]:
         received = 0
+        raw = self._response.raw
         try:
-            for chunk in self._response.iter_content(chunk_size=chunk_size):
+            # read1 hands over whatever arrived, so a broken connection loses no received byte
+            while chunk := raw.read1(chunk_size):
                 received += len(chunk)
                 yield chunk
-        except requests.RequestException as exc:
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise TisConnectionError(
                 f"The download broke after {received} bytes ({type(exc).__name__})."
             ) from exc

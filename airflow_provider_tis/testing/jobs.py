@@ -377,4 +377,5 @@ class JobTable:
             ended = job.state in (SUCCESS, FAILED, CANCELED, SUCCESS_NOTIFIED, FAIL_NOTIFIED)
             if retire is not None and ended and now >= max(job.end_time + retire, job.deleted_on):
                 job.state = RETIRED
+                job.deleted_on = job.deleted_on if job.deleted_on > 0 else now
                 shutil.rmtree(job.output_dir, ignore_errors=True)

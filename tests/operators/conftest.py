@@ -25,3 +25,26 @@ def make_context(*, run_id: str = "run-1", map_index: int = -1, try_number: int 
 @pytest.fixture
 def vcf(tmp_path):
     return write_vcf(tmp_path / "in" / "chr20.vcf.gz", chromosomes=("20",))
+
+
+@pytest.fixture
+def memory_fs():
+    """A fresh in-memory filesystem registered for memory:// ObjectStoragePaths."""
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    from airflow_provider_tis.version_compat import AIRFLOW_V_3_0_PLUS
+
+    if AIRFLOW_V_3_0_PLUS:
+        from airflow.sdk.io import attach
+        from airflow.sdk.io.store import _STORE_CACHE
+    else:
+        from airflow.io.store import _STORE_CACHE, attach
+
+    _STORE_CACHE.clear()
+    fs = MemoryFileSystem()
+    fs.store.clear()
+    fs.pseudo_dirs.clear()
+    fs.pseudo_dirs.append("")
+    attach("memory", fs=fs)
+    yield fs
+    _STORE_CACHE.clear()
