@@ -17,6 +17,7 @@ class RequestRecord:
     :param token_sha256: SHA-256 of the ``X-Auth-Token`` header if one arrived (the token is never stored).
     :param fields: submitted text fields (``password`` redacted) for submissions.
     :param files: names of uploaded files for submissions.
+    :param job_state: the state the answer reported, for routes that return a job.
     """
 
     server: str
@@ -28,6 +29,7 @@ class RequestRecord:
     fields: dict[str, str] = field(default_factory=dict)
     files: tuple[str, ...] = ()
     range: str | None = None
+    job_state: int | None = None
 
 
 @dataclass

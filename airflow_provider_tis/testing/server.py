@@ -282,7 +282,9 @@ class _ApiHandler(_Handler):
         username = self._username()
         self._maintenance()
         with self.sim.jobs.lock:
-            self._json(self._job_json(self._job(id, username)))
+            job = self._job(id, username)
+            extra["job_state"] = job.state
+            self._json(self._job_json(job))
 
     _route_status = _route_job
 
@@ -292,6 +294,7 @@ class _ApiHandler(_Handler):
         with self.sim.jobs.lock:
             job = self._job(id, username)
             self.sim.jobs.cancel(job)
+            extra["job_state"] = job.state
             self._json(self._job_json(job))
 
     def _route_restart(self, extra: dict[str, Any], id: str) -> None:

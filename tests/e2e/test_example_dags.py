@@ -1,0 +1,188 @@
+"""The example DAGs run for real: `airflow dags test` on SQLite, against the simulator over HTTP."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from airflow_provider_tis.hooks import TisHook
+from airflow_provider_tis.testing import TisSimulator, write_vcf
+from airflow_provider_tis.testing.sandbox import AirflowSandbox
+
+EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
+PARAMS = {"refpanel": "topmed-r3", "population": "all"}
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory) -> AirflowSandbox:
+    box = AirflowSandbox(tmp_path_factory.mktemp("airflow-home"), EXAMPLE_DAGS)
+    box.migrate()
+    pool = box.airflow("pools", "set", "tis_active_jobs", "3", "TIS job limit")
+    assert pool.returncode == 0, pool.stderr
+    return box
+
+
+@pytest.fixture
+def inputs(tmp_path) -> Path:
+    folder = tmp_path / "study"
+    for chromosome in ("20", "21"):
+        write_vcf(folder / f"chr{chromosome}.vcf.gz", chromosomes=(chromosome,))
+    return folder
+
+
+def run(sandbox, sim, inputs, results, dag_id="tis_imputation", conf=None, **env):
+    environment = {
+        "AIRFLOW_CONN_TIS_DEFAULT": sim.connection_json(),
+        "TIS_EXAMPLE_POLL_SECONDS": "0.5",
+        "TIS_EXAMPLE_RETRY_SECONDS": "1",
+        **env,
+    }
+    conf = {"vcfs": str(inputs / "*.vcf.gz"), "results": str(results), **(conf or {})}
+    result = sandbox.dags_test(dag_id, conf, env=environment, timeout=240)
+    return result.returncode, result.stdout + result.stderr
+
+
+def in_background(action) -> threading.Thread:
+    thread = threading.Thread(target=action, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_success(sandbox, inputs, tmp_path):
+    with TisSimulator(run_seconds=1, export_seconds=0.2) as sim:
+        code, output = run(sandbox, sim, inputs, tmp_path / "results")
+        assert code == 0, output[-4000:]
+        (job_id,) = sim.jobs.jobs
+        files = sorted(
+            str(p.relative_to(tmp_path / "results" / job_id))
+            for p in (tmp_path / "results" / job_id).rglob("*.*")
+        )
+        assert files == sorted(
+            [
+                "chr_20.zip",
+                "chr_21.zip",
+                "qc_report.txt",
+                "quality-control.html",
+                "statistics/summary.txt",
+                "statistics/snps-excluded.txt",
+                "statistics/chunks-excluded.txt",
+            ]
+        )
+        assert "Input Validation: 2 valid VCF file(s) found." in output
+
+
+def test_failed_job_reports_the_server_error(sandbox, inputs, tmp_path):
+    with TisSimulator(run_seconds=0.5, export_seconds=0.1, strand_flips=True) as sim:
+        code, output = run(sandbox, sim, inputs, tmp_path / "results")
+        assert code != 0
+        assert "TisJobFailedError" in output and "obvious strand flips have been detected" in output
+        assert len(sim.jobs.jobs) == 1 and not (tmp_path / "results").exists()
+
+
+def test_canceled_job(sandbox, inputs, tmp_path):
+    with TisSimulator(run_seconds=60, export_seconds=0.1, cancel_settle_seconds=0.5) as sim:
+
+        def cancel_when_running():
+            wait_for(lambda: any(j.state == 2 for j in list(sim.jobs.jobs.values())))
+            job_id = next(iter(sim.jobs.jobs))
+            requests.get(
+                f"{sim.url}/api/v2/jobs/{job_id}/cancel", headers={"X-Auth-Token": sim.token}, timeout=10
+            )
+
+        in_background(cancel_when_running)
+        code, output = run(sandbox, sim, inputs, tmp_path / "results")
+        assert code != 0
+        assert "ended in state CANCELED (6). It was canceled." in output
+        assert "Pipeline execution canceled." in output
+
+
+def test_deferrable_waiting(sandbox, inputs, tmp_path):
+    with TisSimulator(run_seconds=2, export_seconds=0.2) as sim:
+        code, output = run(sandbox, sim, inputs, tmp_path / "results", TIS_EXAMPLE_DEFERRABLE="true")
+        assert code == 0, output[-4000:]
+        assert "JobStateTrigger" in output
+        (job_id,) = sim.jobs.jobs
+        assert (tmp_path / "results" / job_id / "chr_20.zip").exists()
+
+
+def test_lost_submit_response_then_retry_makes_exactly_one_job(sandbox, inputs, tmp_path):
+    with TisSimulator(run_seconds=1, export_seconds=0.2) as sim:
+        sim.faults.drop_submit_response()
+        code, output = run(sandbox, sim, inputs, tmp_path / "results")
+        assert code == 0, output[-4000:]
+        assert len(sim.jobs.jobs) == 1
+        assert len(sim.requests_to("submit")) == 1
+        assert "Reusing TIS job" in output
+
+
+def wait_for(condition, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not reached")
+        time.sleep(0.02)
+
+
+def test_job_limit_and_maintenance_cost_no_rejected_upload(sandbox, inputs, tmp_path, monkeypatch):
+    with TisSimulator(run_seconds=600, export_seconds=0.2, cancel_settle_seconds=0.2) as sim:
+        monkeypatch.setenv("AIRFLOW_CONN_TIS_OUTSIDE", sim.connection_json())
+        outside = TisHook("tis_outside")
+        busy = [outside.submit_job([inputs / "chr20.vcf.gz"], {**PARAMS, "job-name": n}) for n in "abc"]
+        sim.maintenance = True
+
+        def end_maintenance_then_free_a_slot():
+            wait_for(lambda: len(sim.requests_to("server")) >= 2)  # the task saw the maintenance
+            sim.maintenance = False
+            wait_for(lambda: len(sim.requests_to("jobs")) >= 2)  # the task saw all slots taken
+            sim.config.run_seconds = 1
+            outside.cancel_job(busy[0])
+
+        in_background(end_maintenance_then_free_a_slot)
+        code, output = run(sandbox, sim, inputs, tmp_path / "results")
+        assert code == 0, output[-4000:]
+        assert [r.status for r in sim.requests_to("submit")] == [200, 200, 200, 200]
+        assert "The server is in maintenance" in output
+        assert "3 of your jobs are queued or running (limit 3)" in output
+
+
+def test_retired_job(sandbox, inputs, tmp_path):
+    week = 7 * 86400
+    with TisSimulator(run_seconds=0.5, export_seconds=0.1, retire_after=week) as sim:
+
+        def retire_once_the_sensor_saw_success():
+            wait_for(lambda: any(r.route == "job" and r.job_state == 4 for r in list(sim.requests)))
+            sim.shift_clock(week + 60)
+
+        in_background(retire_once_the_sensor_saw_success)
+        code, output = run(sandbox, sim, inputs, tmp_path / "results")
+        assert code != 0
+        assert "RETIRED (7). Its results were retired on" in output
+        assert sim.requests_to("share") == []
+
+
+def test_output_names_that_escape_the_destination(sandbox, inputs, tmp_path):
+    with TisSimulator(run_seconds=0.5, export_seconds=0.1, extra_output_names=("../../escaped.txt",)) as sim:
+        code, output = run(sandbox, sim, inputs, tmp_path / "results")
+        assert code != 0
+        assert "would be written outside the destination folder" in output
+        assert sim.requests_to("share") == []
+        assert not list(tmp_path.rglob("escaped.txt"))
+
+
+def test_batches_example_maps_one_job_per_batch(sandbox, inputs, tmp_path):
+    write_vcf(inputs / "chr22.vcf.gz", chromosomes=("22",))
+    with TisSimulator(run_seconds=1, export_seconds=0.2) as sim:
+        code, output = run(
+            sandbox, sim, inputs, tmp_path / "results", dag_id="tis_batches", conf={"batch_size": 2}
+        )
+        assert code == 0, output[-4000:]
+        assert sorted(r.files for r in sim.requests_to("submit")) == [
+            ("chr20.vcf.gz", "chr21.vcf.gz"),
+            ("chr22.vcf.gz",),
+        ]
+        assert (tmp_path / "results" / "batch-0" / "chr_21.zip").exists()
+        assert (tmp_path / "results" / "batch-1" / "chr_22.zip").exists()
