@@ -1,23 +1,18 @@
-"""The simulator's two HTTP servers: the Cloudgene 3 API and the object store downloads redirect to."""
+"""The simulator's Cloudgene 3 API: routes, auth, submissions, job info and download redirects."""
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import hmac
 import json
-import os
 import re
 import shutil
-import socket
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from airflow_provider_tis.testing import jobs as J
-from airflow_provider_tis.testing.faults import RequestRecord
+from airflow_provider_tis.testing.http_base import HttpError, SimHandler, SimServer
 from airflow_provider_tis.testing.multipart import MultipartError, boundary_of, read_multipart
+from airflow_provider_tis.testing.store import StoreHandler
 from airflow_provider_tis.testing.tokens import decode_jwt
 
 if TYPE_CHECKING:
@@ -38,14 +33,6 @@ _API_ROUTES = [
 ]
 
 
-class HttpError(Exception):
-    def __init__(
-        self, status: int, message: str | None = None, headers: dict[str, str] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status, self.message, self.headers = status, message, headers or {}
-
-
 def escape_html(text: str) -> str:
     """Commons-Lang ``escapeHtml``: ``& < > "`` and every non-ASCII character become entities."""
     out = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
@@ -56,60 +43,7 @@ def _ms(seconds: float) -> int:
     return int(seconds * 1000) if seconds > 0 else int(seconds)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _SimServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    @property
-    def sim(self) -> TisSimulator:
-        return self.server.sim
-
-    def _send(
-        self, status: int, body: bytes = b"", content_type: str = "application/json", **headers: str
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "private")
-        self.send_header("X-Content-Type-Options", "nosniff")
-        for name, value in headers.items():
-            self.send_header(name.replace("_", "-"), value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def _json(self, data: Any, status: int = 200) -> None:
-        self._send(status, json.dumps(data).encode())
-
-    def _drain(self) -> None:
-        remaining = int(self.headers.get("Content-Length") or 0)
-        while remaining > 0:
-            chunk = self.rfile.read(min(remaining, 1 << 20))
-            if not chunk:
-                break
-            remaining -= len(chunk)
-
-    def _record(self, server: str, route: str, status: int, **extra: Any) -> None:
-        token = self.headers.get("X-Auth-Token")
-        digest = hashlib.sha256(token.encode()).hexdigest() if token else None
-        path = urlsplit(self.path).path
-        self.sim.requests.append(
-            RequestRecord(
-                server, route, self.command, path, status, digest, range=self.headers.get("Range"), **extra
-            )
-        )
-
-    def _abort(self) -> None:
-        """Drop the connection without an answer."""
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
-
-
-class _ApiHandler(_Handler):
+class ApiHandler(SimHandler):
     def do_GET(self) -> None:
         self._dispatch()
 
@@ -125,35 +59,31 @@ class _ApiHandler(_Handler):
             if match and route_method == method:
                 break
         else:
+            self.begin_record("api", "unknown")
             self._drain()
             status = 403 if method == "DELETE" and path.startswith("/api/v2/jobs/") else 404
             self._json({"message": "Page Not Found", "success": False} if status == 404 else "", status)
-            self._record("api", "unknown", status)
             return
-        extra: dict[str, Any] = {}
+        extra = self.begin_record("api", route)
         try:
             time.sleep(self.sim.faults.take_delay(route))
             fault = self.sim.faults.take_error(route)
             if fault is not None:
                 self._drain()
                 headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
-                body = fault.message or (
+                default = (
                     "This functionality is currently under maintenance."
                     if fault.status == 503
                     else "Server error"
                 )
-                raise HttpError(fault.status, body, headers)
+                raise HttpError(fault.status, fault.message or default, headers)
             getattr(self, f"_route_{route}")(extra=extra, **match.groupdict())
-            status = extra.pop("status", 200)
         except HttpError as err:
-            status = err.status
-            body_bytes = (
-                json.dumps({"message": err.message, "success": False}).encode() if err.message else b""
-            )
-            self._send(err.status, body_bytes, **err.headers)
+            body = json.dumps({"message": err.message, "success": False}).encode() if err.message else b""
+            self._send(err.status, body, **err.headers)
         except (ConnectionError, TimeoutError):
-            status = 0
-        self._record("api", route, status, **extra)
+            pass
+        self.record(0)  # only if no answer was sent
 
     # -- auth ---------------------------------------------------------------------------------
 
@@ -350,7 +280,6 @@ class _ApiHandler(_Handler):
         self.sim.jobs.add(job_id, username, params, self.headers.get("User-Agent", ""))
         if self.sim.faults.take_submit_drop():
             self._abort()
-            extra["status"] = 0
             return
         self._json(
             {"success": True, "message": "Your job was successfully added to the job queue.", "id": job_id}
@@ -443,101 +372,7 @@ class _ApiHandler(_Handler):
                 sim_file.count -= 1
             location = self.sim.presign(sim_file)
         self._send(301, b"", Location=location)
-        extra["status"] = 301
 
 
-class _StoreHandler(_Handler):
-    """An S3-like object store serving presigned URLs with Range support."""
-
-    def do_GET(self) -> None:
-        status = 0
-        with contextlib.suppress(ConnectionError, TimeoutError):
-            status = self._serve()
-        self._record("store", "store", status)
-
-    do_HEAD = do_GET
-
-    def _error(self, status: int, code: str, message: str) -> int:
-        body = f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{message}</Message></Error>'
-        self._send(status, body.encode(), "application/xml")
-        return status
-
-    def _serve(self) -> int:
-        time.sleep(self.sim.faults.take_delay("store"))
-        fault = self.sim.faults.take_error("store")
-        if fault is not None:
-            return self._error(
-                fault.status, "InternalError", fault.message or "We encountered an internal error."
-            )
-        parts = urlsplit(self.path)
-        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-        expires = query.get("X-Amz-Expires-At", "0")
-        signature = hmac.new(self.sim.secret, f"{parts.path}|{expires}".encode(), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(signature, query.get("X-Amz-Signature", "")):
-            return self._error(
-                403, "SignatureDoesNotMatch", "The request signature we calculated does not match."
-            )
-        if self.sim.jobs.now() > float(expires):
-            return self._error(403, "AccessDenied", "Request has expired")
-        sim_file = self.sim.stored_file(unquote(parts.path))
-        if sim_file is None or not sim_file.path.exists():
-            return self._error(404, "NoSuchKey", "The specified key does not exist.")
-        size = sim_file.size
-        start, end = 0, size - 1
-        status = 200
-        if header := self.headers.get("Range"):
-            match = re.fullmatch(r"bytes=(\d*)-(\d*)", header.strip())
-            if not match or (not match.group(1) and not match.group(2)):
-                return self._error(416, "InvalidRange", "The requested range is not satisfiable")
-            if match.group(1):
-                start = int(match.group(1))
-                end = min(int(match.group(2)), size - 1) if match.group(2) else size - 1
-            else:
-                start = max(0, size - int(match.group(2)))
-            if start >= size or start > end:
-                return self._error(416, "InvalidRange", "The requested range is not satisfiable")
-            status = 206
-        length = end - start + 1
-        self.send_response(status)
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(length))
-        self.send_header("ETag", f'"{sim_file.etag}"')
-        self.send_header("Accept-Ranges", "bytes")
-        if status == 206:
-            self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
-        self.end_headers()
-        if self.command == "HEAD":
-            return status
-        drop = self.sim.faults.take_download_drop()
-        to_send = length if drop is None else min(drop, length)
-        with sim_file.path.open("rb") as handle:
-            self.wfile.flush()
-            sent = 0
-            while sent < to_send:
-                n = os.sendfile(
-                    self.connection.fileno(), handle.fileno(), start + sent, min(to_send - sent, 8 << 20)
-                )
-                if n == 0:
-                    break
-                sent += n
-        if drop is not None:
-            self._abort()
-        return status
-
-
-class _SimServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-    def __init__(self, port: int, handler: type[_Handler], sim: TisSimulator) -> None:
-        self.sim = sim
-        super().__init__(("127.0.0.1", port), handler)
-
-
-def make_servers(sim: TisSimulator, port: int, store_port: int) -> tuple[_SimServer, _SimServer]:
-    return _SimServer(port, _ApiHandler, sim), _SimServer(store_port, _StoreHandler, sim)
-
-
-def presigned_path(job_id: str, name: str) -> str:
-    return f"/tis-sim-bucket/{job_id}/outputs/output/{quote(name)}"
+def make_servers(sim: TisSimulator, port: int, store_port: int) -> tuple[SimServer, SimServer]:
+    return SimServer(port, ApiHandler, sim), SimServer(store_port, StoreHandler, sim)

@@ -16,9 +16,10 @@ from typing import Any
 from urllib.parse import unquote
 
 from airflow_provider_tis.testing.faults import Faults, RequestRecord
+from airflow_provider_tis.testing.http_base import presigned_path
 from airflow_provider_tis.testing.jobs import JobTable, SimConfig, SimFile, SimJob
 from airflow_provider_tis.testing.profiles import PROFILES, Profile
-from airflow_provider_tis.testing.server import make_servers, presigned_path
+from airflow_provider_tis.testing.server import make_servers
 from airflow_provider_tis.testing.tokens import api_token
 
 
