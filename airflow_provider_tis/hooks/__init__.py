@@ -17,7 +17,8 @@ from airflow_provider_tis.hooks.errors import (
 )
 from airflow_provider_tis.hooks.models import AppInfo, Job, JobState, OutputFile, ServerInfo, TokenInfo
 from airflow_provider_tis.hooks.retry import RetryPolicy
-from airflow_provider_tis.hooks.tis import TisDownload, TisHook
+from airflow_provider_tis.hooks.streams import TisDownload
+from airflow_provider_tis.hooks.tis import TisHook
 
 __all__ = [
     "AppInfo",

@@ -8,12 +8,11 @@ import time
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import httpx
 import requests
-import urllib3
 from requests_toolbelt import MultipartEncoder, MultipartEncoderMonitor
 
 from airflow_provider_tis import __version__
@@ -30,6 +29,7 @@ from airflow_provider_tis.hooks.errors import (
 )
 from airflow_provider_tis.hooks.models import AppInfo, Job, OutputFile, ServerInfo, TokenInfo
 from airflow_provider_tis.hooks.retry import RetryPolicy
+from airflow_provider_tis.hooks.streams import TisDownload, UploadSource
 from airflow_provider_tis.version_compat import BaseHook, aget_connection, mask_secret
 
 if TYPE_CHECKING:
@@ -40,58 +40,6 @@ TOKEN_WARNING_DAYS = 7
 _JOB_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 ResponseT = TypeVar("ResponseT", requests.Response, httpx.Response)
 _warned: set[tuple[str, str]] = set()  # (conn id, warning) pairs already logged in this process
-
-
-class UploadSource(Protocol):
-    """Anything with a ``name`` and ``open("rb")``: pathlib.Path, ObjectStoragePath."""
-
-    @property
-    def name(self) -> str: ...
-
-    def open(self, mode: str = ...) -> IO[bytes]: ...
-
-
-class TisDownload:
-    """An open, streaming download of one output file. Use as a context manager.
-
-    :param response: the final response after following the server's redirect.
-    """
-
-    def __init__(self, response: requests.Response) -> None:
-        self._response = response
-
-    @property
-    def size(self) -> int | None:
-        """Content-Length in bytes, when the server sent one."""
-        value = self._response.headers.get("Content-Length")
-        return int(value) if value and value.isdigit() else None
-
-    @property
-    def url(self) -> str:
-        """The presigned URL the bytes come from (a secret for an hour: never log it)."""
-        return self._response.url
-
-    def iter_chunks(self, chunk_size: int = 1 << 20) -> Iterator[bytes]:
-        received = 0
-        raw = self._response.raw
-        try:
-            # read1 hands over whatever arrived, so a broken connection loses no received byte
-            while chunk := raw.read1(chunk_size):
-                received += len(chunk)
-                yield chunk
-        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-            raise TisConnectionError(
-                f"The download broke after {received} bytes ({type(exc).__name__})."
-            ) from exc
-
-    def close(self) -> None:
-        self._response.close()
-
-    def __enter__(self) -> TisDownload:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class TisHook(BaseHook):

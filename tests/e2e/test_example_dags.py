@@ -34,13 +34,10 @@ def inputs(tmp_path) -> Path:
     return folder
 
 
-def run(sandbox, sim, inputs, results, dag_id="tis_imputation", conf=None, **env):
-    environment = {
-        "AIRFLOW_CONN_TIS_DEFAULT": sim.connection_json(),
-        "TIS_EXAMPLE_POLL_SECONDS": "0.5",
-        "TIS_EXAMPLE_RETRY_SECONDS": "1",
-        **env,
-    }
+def run(sandbox, sim, inputs, results, dag_id="tis_imputation", conf=None, connection_env=True, **env):
+    environment = {"TIS_EXAMPLE_POLL_SECONDS": "0.5", "TIS_EXAMPLE_RETRY_SECONDS": "1", **env}
+    if connection_env:
+        environment["AIRFLOW_CONN_TIS_DEFAULT"] = sim.connection_json()
     conf = {"vcfs": str(inputs / "*.vcf.gz"), "results": str(results), **(conf or {})}
     result = sandbox.dags_test(dag_id, conf, env=environment, timeout=240)
     return result.returncode, result.stdout + result.stderr
@@ -52,9 +49,22 @@ def in_background(action) -> threading.Thread:
     return thread
 
 
-def test_success(sandbox, inputs, tmp_path):
+def test_success_with_a_connection_added_by_the_cli(sandbox, inputs, tmp_path):
     with TisSimulator(run_seconds=1, export_seconds=0.2) as sim:
-        code, output = run(sandbox, sim, inputs, tmp_path / "results")
+        sandbox.airflow("connections", "delete", "tis_default")
+        added = sandbox.airflow(
+            "connections",
+            "add",
+            "tis_default",
+            "--conn-type",
+            "tis",
+            "--conn-host",
+            sim.url,
+            "--conn-password",
+            sim.token,
+        )
+        assert added.returncode == 0, added.stderr
+        code, output = run(sandbox, sim, inputs, tmp_path / "results", connection_env=False)
         assert code == 0, output[-4000:]
         (job_id,) = sim.jobs.jobs
         files = sorted(

@@ -180,3 +180,17 @@ def test_provider_and_connection_type_registered_in_a_fresh_process():
     )
     assert listed.returncode == 0, listed.stderr[-2000:]
     assert any(p["package_name"] == "airflow-provider-tis" for p in json.loads(listed.stdout))
+
+
+def test_legacy_form_behaviour_matches_the_provider_info():
+    behaviour = TisHook.get_ui_field_behaviour()
+    assert behaviour["hidden_fields"] == ["schema", "login", "port"]
+    assert behaviour["relabeling"] == {"host": "Server URL", "password": "API token"}
+    assert set(behaviour["placeholders"]) == {
+        "host",
+        "password",
+        "verify",
+        "timeout",
+        "app",
+        "max_active_jobs",
+    }

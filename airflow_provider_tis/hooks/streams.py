@@ -1,0 +1,65 @@
+"""The two streams the hook hands out: files to upload, and an open download."""
+
+from __future__ import annotations
+
+from typing import IO, TYPE_CHECKING, Protocol
+
+import requests
+import urllib3
+
+from airflow_provider_tis.hooks.errors import TisConnectionError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+class UploadSource(Protocol):
+    """Anything with a ``name`` and ``open("rb")``: pathlib.Path, ObjectStoragePath."""
+
+    @property
+    def name(self) -> str: ...
+
+    def open(self, mode: str = ...) -> IO[bytes]: ...
+
+
+class TisDownload:
+    """An open, streaming download of one output file. Use as a context manager.
+
+    :param response: the final response after following the server's redirect.
+    """
+
+    def __init__(self, response: requests.Response) -> None:
+        self._response = response
+
+    @property
+    def size(self) -> int | None:
+        """Content-Length in bytes, when the server sent one."""
+        value = self._response.headers.get("Content-Length")
+        return int(value) if value and value.isdigit() else None
+
+    @property
+    def url(self) -> str:
+        """The presigned URL the bytes come from (a secret for an hour: never log it)."""
+        return self._response.url
+
+    def iter_chunks(self, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+        received = 0
+        raw = self._response.raw
+        try:
+            # read1 hands over whatever arrived, so a broken connection loses no received byte
+            while chunk := raw.read1(chunk_size):
+                received += len(chunk)
+                yield chunk
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise TisConnectionError(
+                f"The download broke after {received} bytes ({type(exc).__name__})."
+            ) from exc
+
+    def close(self) -> None:
+        self._response.close()
+
+    def __enter__(self) -> TisDownload:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
