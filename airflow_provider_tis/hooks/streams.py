@@ -10,7 +10,9 @@ import urllib3
 from airflow_provider_tis.hooks.errors import TisConnectionError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
+
+    from requests_toolbelt import MultipartEncoder
 
 
 class UploadSource(Protocol):
@@ -63,3 +65,32 @@ class TisDownload:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class MultipartBody:
+    """A streamed multipart body that requests sends with a Content-Length, in 4 MiB blocks.
+
+    Given a file-like body, urllib3 reads it 16 KiB at a time; an iterable of large blocks moves the same
+    bytes with a fraction of the Python calls. Memory stays at about one block.
+
+    :param encoder: the requests-toolbelt encoder that lays out the parts and reads the files lazily.
+    :param progress: called with (bytes sent, total bytes) after each block.
+    """
+
+    BLOCK = 4 << 20
+
+    def __init__(self, encoder: MultipartEncoder, progress: Callable[[int, int], None] | None = None) -> None:
+        self.encoder = encoder
+        self.progress = progress
+        self.content_type = encoder.content_type
+
+    def __len__(self) -> int:
+        return self.encoder.len
+
+    def __iter__(self) -> Iterator[bytes]:
+        sent, total = 0, self.encoder.len
+        while chunk := self.encoder.read(self.BLOCK):
+            sent += len(chunk)
+            if self.progress is not None:
+                self.progress(sent, total)
+            yield chunk

@@ -13,7 +13,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 import requests
-from requests_toolbelt import MultipartEncoder, MultipartEncoderMonitor
+from requests_toolbelt import MultipartEncoder
 
 from airflow_provider_tis import __version__
 from airflow_provider_tis.get_provider_info import CONNECTION_FIELDS, UI_FIELD_BEHAVIOUR
@@ -29,7 +29,7 @@ from airflow_provider_tis.hooks.errors import (
 )
 from airflow_provider_tis.hooks.models import AppInfo, Job, OutputFile, ServerInfo, TokenInfo
 from airflow_provider_tis.hooks.retry import RetryPolicy
-from airflow_provider_tis.hooks.streams import TisDownload, UploadSource
+from airflow_provider_tis.hooks.streams import MultipartBody, TisDownload, UploadSource
 from airflow_provider_tis.version_compat import BaseHook, aget_connection, mask_secret
 
 if TYPE_CHECKING:
@@ -368,12 +368,7 @@ class TisHook(BaseHook):
                 source = Path(source) if isinstance(source, str) else source
                 handle = stack.enter_context(source.open("rb"))
                 fields.append(("files", (source.name, handle, "application/octet-stream")))
-            encoder = MultipartEncoder(fields=fields)
-            body: MultipartEncoder | MultipartEncoderMonitor = encoder
-            if progress is not None:
-                body = MultipartEncoderMonitor(
-                    encoder, lambda monitor: progress(monitor.bytes_read, encoder.len)
-                )
+            body = MultipartBody(MultipartEncoder(fields=fields), progress)
             response = self._request(
                 "POST",
                 f"/api/v2/jobs/submit/{quote(app)}",
@@ -381,7 +376,7 @@ class TisHook(BaseHook):
                 retry=False,
                 read_timeout=self.submit_timeout,
                 data=body,
-                headers={"Content-Type": encoder.content_type},
+                headers={"Content-Type": body.content_type},
             )
         data = self._json(response, action)
         job_id = data.get("id") if isinstance(data, dict) else None

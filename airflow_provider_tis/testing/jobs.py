@@ -49,6 +49,8 @@ class SimConfig:
     :param strand_flips: quality control fails every job with the strand-flip error.
     :param min_samples: input validation needs at least this many samples.
     :param zip_padding: extra bytes stored in each ``chr_<N>.zip`` (for transfer benchmarks).
+    :param keep_uploads: store uploaded files (False discards them, so transfer benchmarks measure the
+        client rather than the disk; input validation then finds no files).
     :param extra_output_names: more output files listed under exactly these names, e.g. ``../x`` to
         play a malicious or broken server.
     """
@@ -67,6 +69,7 @@ class SimConfig:
     min_samples: int = 20
     zip_padding: int = 0
     extra_output_names: tuple[str, ...] = ()
+    keep_uploads: bool = True
 
 
 @dataclass

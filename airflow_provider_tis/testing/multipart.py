@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,11 +31,11 @@ def boundary_of(content_type: str) -> bytes:
     return match.group(1).encode()
 
 
-def read_multipart(stream: BinaryIO, length: int, boundary: bytes, upload_dir: Path) -> FormData:
+def read_multipart(stream: BinaryIO, length: int, boundary: bytes, upload_dir: Path | None) -> FormData:
     """Read exactly ``length`` bytes of a multipart body, saving file parts under ``upload_dir``.
 
     A file is saved under its base name, so two uploads with the same name overwrite each other,
-    as on the real server.
+    as on the real server. With ``upload_dir=None`` file contents are discarded (for benchmarks).
     """
     form = FormData()
     delimiter = b"\r\n--" + boundary
@@ -77,7 +78,7 @@ def read_multipart(stream: BinaryIO, length: int, boundary: bytes, upload_dir: P
             form.fields.append((name, read_until(delimiter).decode("utf-8", "replace")))
             continue
         base = Path(filename.replace("\\", "/")).name or "upload"
-        target = upload_dir / base
+        target = upload_dir / base if upload_dir is not None else Path(os.devnull)
         with target.open("wb", buffering=0) as out:
             _copy_part(buffer, delimiter, fill, out)
         form.files.append((name, base, target))

@@ -263,7 +263,8 @@ class ApiHandler(SimHandler):
                 self.rfile.read(min(drop, length))
                 self._abort()
                 raise ConnectionError("upload dropped by fault injection")
-            form = read_multipart(self.rfile, length, boundary, job_dir / "input")
+            keep = self.sim.jobs.config.keep_uploads
+            form = read_multipart(self.rfile, length, boundary, job_dir / "input" if keep else None)
             extra["files"] = tuple(name for _, name, _ in form.files)
             extra["fields"] = {k: ("<redacted>" if k == "password" else v) for k, v in form.fields}
             # As on the real server, these checks run only once the whole body has arrived.

@@ -7,7 +7,6 @@ import io
 import pytest
 import requests
 import requests_mock
-from requests_toolbelt import MultipartEncoder, MultipartEncoderMonitor
 
 from airflow_provider_tis.hooks import (
     JobState,
@@ -25,6 +24,7 @@ from airflow_provider_tis.hooks import (
     TisResponseError,
 )
 from airflow_provider_tis.hooks.models import OutputFile
+from airflow_provider_tis.hooks.streams import MultipartBody
 from tests.conftest import make_token
 
 BASE = "https://tis.example.org"
@@ -262,10 +262,9 @@ def test_submit_streams_one_files_part_per_file_and_drops_off_checkboxes(hook, t
     with requests_mock.Mocker() as mock:
 
         def answer(request, context):
-            assert isinstance(
-                request.body, (MultipartEncoder, MultipartEncoderMonitor)
-            )  # not read into memory
-            seen.append(request.body.read())
+            assert isinstance(request.body, MultipartBody)  # streamed, not read into memory
+            assert request.headers["Content-Length"] == str(len(request.body))
+            seen.append(b"".join(request.body))
             return {
                 "success": True,
                 "message": "Your job was successfully added to the job queue.",
@@ -347,7 +346,7 @@ def test_submit_accepts_objects_with_name_and_open(hook):
     with requests_mock.Mocker() as mock:
         mock.post(f"{API}/jobs/submit/imputationserver2", json={"success": True, "id": JOB_ID})
         hook.submit_job([MemoryFile()], {})
-        body = mock.request_history[0].body.read()
+        body = b"".join(mock.request_history[0].body)
     assert b'filename="remote.vcf.gz"' in body and b"remote-bytes" in body
 
 
