@@ -135,5 +135,9 @@ def error_from_response(response: requests.Response, *, conn_id: str, action: st
     return TisApiError(prefix, status=status, message=message)
 
 
+class TisDownloadLinkExpiredError(TisApiError):
+    """403 from the storage behind a download link: the presigned link expired (it lasts an hour)."""
+
+
 class TisConnectionError(TisError):
     """The server could not be reached (connection refused, DNS, TLS, timeouts), retries included."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import IO, TYPE_CHECKING, Protocol
+import re
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 import requests
 import urllib3
@@ -14,12 +15,16 @@ if TYPE_CHECKING:
 
     from requests_toolbelt import MultipartEncoder
 
+_CONTENT_RANGE = re.compile(r"^bytes (\d+)-\d+/(\d+|\*)$")
+
 
 class UploadSource(Protocol):
-    """Anything with a ``name`` and ``open("rb")``: pathlib.Path, ObjectStoragePath."""
+    """Anything with a ``name``, ``stat()`` and ``open("rb")``: pathlib.Path, ObjectStoragePath."""
 
     @property
     def name(self) -> str: ...
+
+    def stat(self) -> Any: ...
 
     def open(self, mode: str = ...) -> IO[bytes]: ...
 
@@ -38,6 +43,20 @@ class TisDownload:
         """Content-Length in bytes, when the server sent one."""
         value = self._response.headers.get("Content-Length")
         return int(value) if value and value.isdigit() else None
+
+    @property
+    def offset(self) -> int:
+        """The byte of the file the body starts at: the start of a honoured Range request, else 0."""
+        match = _CONTENT_RANGE.match(self._response.headers.get("Content-Range", ""))
+        return int(match.group(1)) if self._response.status_code == 206 and match else 0
+
+    @property
+    def total_size(self) -> int | None:
+        """Size of the whole file: from Content-Range on a ranged answer, else Content-Length."""
+        match = _CONTENT_RANGE.match(self._response.headers.get("Content-Range", ""))
+        if self._response.status_code == 206:
+            return int(match.group(2)) if match and match.group(2) != "*" else None
+        return self.size
 
     @property
     def url(self) -> str:
@@ -65,6 +84,31 @@ class TisDownload:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class SizedReader:
+    """A file opened for upload, with its size known up front as the multipart encoder needs.
+
+    Object-storage files (s3, gs, memory) cannot tell their length the way local files do.
+    """
+
+    def __init__(self, handle: IO[bytes], size: int) -> None:
+        self.handle = handle
+        self.size = size
+        self._position = 0
+
+    @property
+    def len(self) -> int:
+        """Bytes not read yet (what requests-toolbelt asks ``len`` for)."""
+        return max(self.size - self._position, 0)
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.handle.read(size)
+        self._position += len(data)
+        return data
+
+    def tell(self) -> int:
+        return self._position
 
 
 class MultipartBody:

@@ -22,6 +22,7 @@ from airflow_provider_tis.hooks.connection import TisSettings, is_local, setting
 from airflow_provider_tis.hooks.errors import (
     TisConfigError,
     TisConnectionError,
+    TisDownloadLinkExpiredError,
     TisError,
     TisNotFoundError,
     TisResponseError,
@@ -29,7 +30,7 @@ from airflow_provider_tis.hooks.errors import (
 )
 from airflow_provider_tis.hooks.models import AppInfo, Job, OutputFile, ServerInfo, TokenInfo
 from airflow_provider_tis.hooks.retry import RetryPolicy
-from airflow_provider_tis.hooks.streams import MultipartBody, TisDownload, UploadSource
+from airflow_provider_tis.hooks.streams import MultipartBody, SizedReader, TisDownload, UploadSource
 from airflow_provider_tis.version_compat import BaseHook, aget_connection, mask_secret
 
 if TYPE_CHECKING:
@@ -162,6 +163,9 @@ class TisHook(BaseHook):
     def session(self) -> requests.Session:
         """A pooled session. It carries no token: only :meth:`_request` adds it, per request."""
         session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=32)  # parallel downloads share the session
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
         session.headers["User-Agent"] = USER_AGENT
         session.verify = self.settings.verify
         return session
@@ -350,7 +354,8 @@ class TisHook(BaseHook):
 
         Never retried: a retried POST could create a second job.
 
-        :param files: local paths or objects with ``name`` and ``open("rb")``; one ``files`` part each.
+        :param files: local paths or ObjectStoragePaths (anything with ``name``, ``stat()`` and
+            ``open("rb")``); one ``files`` part each, streamed from where it is without a copy.
         :param params: form fields. None and False are left out (the server turns a checkbox on for
             any value it receives); True is sent as ``true``.
         :param app: app id; defaults to the connection's ``app`` extra.
@@ -366,7 +371,7 @@ class TisHook(BaseHook):
         with contextlib.ExitStack() as stack:
             for source in files:
                 source = Path(source) if isinstance(source, str) else source
-                handle = stack.enter_context(source.open("rb"))
+                handle = SizedReader(stack.enter_context(source.open("rb")), source.stat().st_size)
                 fields.append(("files", (source.name, handle, "application/octet-stream")))
             body = MultipartBody(MultipartEncoder(fields=fields), progress)
             response = self._request(
@@ -386,28 +391,49 @@ class TisHook(BaseHook):
 
     # -- downloads ------------------------------------------------------------------------------
 
-    def open_download(self, file: OutputFile) -> TisDownload:
-        """Start streaming one output file; each call spends one of the file's downloads.
+    def open_download(self, file: OutputFile, *, start: int = 0) -> TisDownload:
+        """Start streaming one output file from byte ``start``; each call spends one of its downloads.
 
         ``/share/results`` needs no token, and none is sent there nor to the storage it redirects to.
-        Never retried here: a retry would spend another download.
+        Never retried here: a retry would spend another download. To continue a broken transfer
+        without spending one, use :meth:`resume_download` with this download's ``url``.
         """
         url = f"{self.settings.base_url}/share/results/{quote(file.hash)}/{quote(file.name)}"
-        action = f"download {file.name}"
+        return self._open_stream(url, start, f"download {file.name}")
+
+    def resume_download(self, url: str, start: int, name: str) -> TisDownload:
+        """Continue a download from byte ``start`` on the storage link of an earlier :meth:`open_download`.
+
+        Spends no download. Raises :class:`TisDownloadLinkExpiredError` once the link has expired.
+        """
+        return self._open_stream(url, start, f"resume the download of {name}")
+
+    def _open_stream(self, url: str, start: int, action: str) -> TisDownload:
+        headers = {"Range": f"bytes={start}-"} if start else {}
         try:
             response = self.session.get(
-                url, stream=True, timeout=(self.connect_timeout, self.settings.timeout), allow_redirects=True
+                url,
+                headers=headers,
+                stream=True,
+                timeout=(self.connect_timeout, self.settings.timeout),
+                allow_redirects=True,
             )
         except requests.RequestException as exc:
             raise TisConnectionError(f"Could not {action}: {type(exc).__name__}") from exc
-        if response.status_code == 200:
+        if response.status_code in (200, 206):
             return TisDownload(response)
         with response:
             response.content  # noqa: B018 - read the small error body before the connection is released
-        if urlsplit(response.url).netloc != urlsplit(url).netloc and response.status_code in (403, 404):
+        at_storage = urlsplit(response.url).netloc != urlsplit(self.settings.base_url).netloc
+        if at_storage and response.status_code == 403:
+            raise TisDownloadLinkExpiredError(
+                f"TIS could not {action}: the storage refused the download link (HTTP 403); it has expired.",
+                status=403,
+            )
+        if at_storage and response.status_code == 404:
             raise TisNotFoundError(
-                f"TIS could not {action}: the storage refused the file (HTTP {response.status_code}). "
-                "The download link expired, or the job's results were retired.",
-                status=response.status_code,
+                f"TIS could not {action}: the storage has no such file (HTTP 404). The job's results were "
+                "retired or removed.",
+                status=404,
             )
         raise error_from_response(response, conn_id=self.tis_conn_id, action=action)

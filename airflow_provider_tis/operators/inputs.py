@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from airflow_provider_tis.hooks.errors import TisConfigError
+from airflow_provider_tis.version_compat import ObjectStoragePath
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -21,8 +22,9 @@ _UNSAFE_CHARACTERS = set('&<>"')
 _NAME_MAX = 100
 
 
-def resolve_files(files: str | Sequence[str | os.PathLike[str]]) -> list[Path]:
-    """Local paths from a path, a ``file://`` URL or a glob, or a list of them (order kept, globs sorted)."""
+def resolve_files(files: str | Sequence[str | os.PathLike[str]]) -> list[Any]:
+    """Paths from local paths, ``file://`` URLs, storage URLs (``s3://conn@bucket/key``, ``gs://``,
+    ``memory://``) and globs of them, or a list of those (order kept, glob matches sorted)."""
     items = [files] if isinstance(files, (str, os.PathLike)) else list(files)
     if not items:
         raise TisConfigError(
@@ -33,13 +35,11 @@ def resolve_files(files: str | Sequence[str | os.PathLike[str]]) -> list[Path]:
         if not isinstance(item, (str, os.PathLike)):
             raise TisConfigError(f"{item!r} in `files` is not a path; give paths, file:// URLs or globs.")
         text = os.fspath(item).strip()
+        if "://" in text and urlsplit(text).scheme != "file":
+            paths.extend(_storage_paths(text))
+            continue
         if "://" in text:
-            parts = urlsplit(text)
-            if parts.scheme != "file":
-                raise TisConfigError(
-                    f"Input {text!r}: only local paths and file:// URLs are supported for `files`."
-                )
-            text = unquote(parts.path)
+            text = unquote(urlsplit(text).path)
         text = os.path.expanduser(text)
         if glob.has_magic(text):
             matches = sorted(glob.glob(text))
@@ -51,10 +51,27 @@ def resolve_files(files: str | Sequence[str | os.PathLike[str]]) -> list[Path]:
     return paths
 
 
-def check_input_files(paths: Sequence[Path]) -> None:
+def _storage_paths(url: str) -> list[Any]:
+    try:
+        path = ObjectStoragePath(url)
+        path.fs  # noqa: B018 - an unknown scheme fails here, with the URL in the message
+    except Exception as exc:
+        raise TisConfigError(
+            f"Cannot read input {url!r}: {exc}. Use a local path or a URL whose scheme an installed provider "
+            "supports (s3:// with the Amazon provider, gs:// with Google, ...)."
+        ) from exc
+    if not glob.has_magic(path.name):
+        return [path]
+    matches = sorted(path.parent.glob(path.name), key=str)
+    if not matches:
+        raise TisConfigError(f"The pattern {url!r} in `files` matched no file.")
+    return matches
+
+
+def check_input_files(paths: Sequence[Any]) -> None:
     """Each file exists, is readable, is named ``*.vcf.gz`` and starts like BGZF; no base name twice.
 
-    Only the first bytes of each file are read.
+    Only the first bytes of each file are read, on object storage too.
     """
     seen: dict[str, Path] = {}
     for path in paths:

@@ -15,6 +15,7 @@ from airflow_provider_tis.operators.inputs import (
     default_job_name,
     resolve_files,
 )
+from airflow_provider_tis.operators.transfer import ProgressLog
 from airflow_provider_tis.version_compat import BaseOperator, BaseOperatorLink, XCom, mask_secret
 
 if TYPE_CHECKING:
@@ -29,7 +30,6 @@ PHASINGS = ("eagle", "beagle", "no_phasing")
 R2_FILTERS = ("0", "0.001", "0.1", "0.2", "0.3")
 #: Reusing a job from an earlier try is right unless that job can no longer give results.
 _NOT_REUSABLE = (JobState.FAILED, JobState.CANCELED, JobState.DEAD, JobState.RETIRED, JobState.FAIL_NOTIFIED)
-PROGRESS_EVERY_SECONDS = 10.0
 
 
 class TisJobLink(BaseOperatorLink):
@@ -137,7 +137,7 @@ class SubmitImputationOperator(BaseOperator):
         job_id = self._wait_for_capacity_or_reuse(job_name)
         while job_id is None:
             try:
-                job_id = self.hook.submit_job(paths, params, app.id, progress=UploadProgress(self.log))
+                job_id = self.hook.submit_job(paths, params, app.id, progress=ProgressLog(self.log, "Upload"))
             except (TisJobLimitError, TisMaintenanceError) as exc:  # changed while we were uploading
                 self.log.warning(
                     "The server refused the upload (%s); waiting, then trying again.", exc.message
@@ -248,27 +248,3 @@ def _r2_text(value: float | str) -> str:
     except (TypeError, ValueError):
         return str(value)
     return "0" if number == 0 else f"{number:g}"
-
-
-class UploadProgress:
-    """Logs upload progress (percent and MB/s) at most every 10 seconds, and at the end."""
-
-    def __init__(self, log: Any, every: float = PROGRESS_EVERY_SECONDS) -> None:
-        self.log = log
-        self.every = every
-        self.started = self.last = time.monotonic()
-        self.finished = False
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if self.finished or (now - self.last < self.every and done < total):
-            return
-        self.last, self.finished = now, done >= total
-        rate = done / max(now - self.started, 1e-6) / 1e6
-        self.log.info(
-            "Uploaded %.0f%% (%.1f of %.1f MB, %.1f MB/s).",
-            100 * done / max(total, 1),
-            done / 1e6,
-            total / 1e6,
-            rate,
-        )

@@ -1,20 +1,32 @@
-"""Where result files are written: safe names, atomic writes, completeness checks."""
+"""Where result files are written: safe names, private atomic writes, resumable fetches, progress lines."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
+import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_tis.hooks.errors import TisConfigError, TisError, TisResponseError
+from airflow_provider_tis.hooks.errors import (
+    TisConfigError,
+    TisConnectionError,
+    TisDownloadLinkExpiredError,
+    TisError,
+    TisResponseError,
+)
 from airflow_provider_tis.version_compat import ObjectStoragePath
 
 if TYPE_CHECKING:
     from airflow_provider_tis.hooks.models import OutputFile
-    from airflow_provider_tis.hooks.tis import TisDownload
+    from airflow_provider_tis.hooks.tis import TisHook
 
-CHUNK_BYTES = 8 << 20
+CHUNK_BYTES = 1 << 20
+MAX_RESUMES = 5
+PROGRESS_EVERY_SECONDS = 10.0
 _SIZE_UNITS = {"bytes": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40}
+_LOCAL = ("file", "local", "")
 
 
 class TisTransferError(TisError):
@@ -39,7 +51,7 @@ def safe_relative_name(name: str) -> str:
         problem = "contains '..'"
     if problem:
         raise TisResponseError(
-            f"The server listed an output file whose name {problem} ({name!r}); it would be written outside "
+            f"The server listed a file whose name {problem} ({name!r}); it would be written outside "
             "the destination folder, so nothing was downloaded. Report this to the server's administrators."
         )
     return "/".join(part for part in name.split("/") if part not in ("", "."))
@@ -62,7 +74,25 @@ def destination_root(destination: str, conn_id: str | None) -> Any:
         ) from exc
     if root.exists() and not root.is_dir():
         raise TisConfigError(f"Destination {destination!r} exists and is not a folder.")
+    if is_local(root):
+        try:
+            make_private_dirs(root.path)
+        except OSError as exc:
+            raise TisConfigError(
+                f"Cannot create or write to destination {destination!r}: {exc.strerror}."
+            ) from None
+        if not os.access(root.path, os.W_OK):
+            raise TisConfigError(f"Destination {destination!r} is not writable by this worker.")
     return root
+
+
+def is_local(path: Any) -> bool:
+    return getattr(path, "protocol", "file") in _LOCAL
+
+
+def make_private_dirs(path: str) -> None:
+    """Create missing folders readable by the owner only (0700, less the umask): these are genomes."""
+    os.makedirs(path, mode=0o700, exist_ok=True)
 
 
 def looks_complete(target: Any, file: OutputFile) -> bool:
@@ -77,29 +107,140 @@ def looks_complete(target: Any, file: OutputFile) -> bool:
     return file.size <= size < file.size + unit
 
 
-def write_atomically(download: TisDownload, target: Any) -> int:
-    """Stream a download to ``target``; it appears under its final name only when complete and verified.
+class PartialFile:
+    """A file written under a hidden temporary name, then renamed into place or removed.
 
-    Returns the number of bytes written.
+    Local files are created with mode 0600 (less the umask).
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.parent / f".{target.name}.{secrets.token_hex(4)}.part"
-    written = 0
-    try:
-        with partial.open("wb") as out:
-            for chunk in download.iter_chunks(CHUNK_BYTES):
-                out.write(chunk)
-                written += len(chunk)
-        expected = download.size
-        if expected is not None and written != expected:
-            raise TisTransferError(
-                f"Download of {target.name} is incomplete: {written} bytes received, {expected} expected."
-            )
-        partial.rename(target)
-    except BaseException:
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+        self.path = target.parent / f".{target.name}.{secrets.token_hex(4)}.part"
+        if is_local(target):
+            make_private_dirs(target.parent.path)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        self.handle = self._open()
+
+    def _open(self) -> Any:
+        if is_local(self.path):
+            return os.fdopen(os.open(self.path.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
+        return self.path.open("wb")
+
+    def restart(self) -> None:
+        """Empty the file (the server did not honour a Range request)."""
+        self.handle.close()
+        self.handle = self._open()
+
+    def commit(self) -> None:
+        self.handle.close()
+        self.path.rename(self.target)
+
+    def discard(self) -> None:
+        self.handle.close()
         try:
-            partial.unlink()
+            self.path.unlink()
         except (FileNotFoundError, OSError):
             pass
+
+
+class ProgressLog:
+    """Logs ``<label>: percent, MB and MB/s`` at most every 10 seconds, and once at the end."""
+
+    def __init__(self, log: Any, label: str, every: float = PROGRESS_EVERY_SECONDS) -> None:
+        self.log, self.label, self.every = log, label, every
+        self.started = self.last = time.monotonic()
+        self.finished = False
+
+    def __call__(self, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        complete = total is not None and done >= total
+        if self.finished or (now - self.last < self.every and not complete):
+            return
+        self.last, self.finished = now, complete
+        rate = done / max(now - self.started, 1e-6) / 1e6
+        if total:
+            self.log.info(
+                "%s: %.0f%% (%.1f of %.1f MB, %.1f MB/s).",
+                self.label,
+                100 * done / total,
+                done / 1e6,
+                total / 1e6,
+                rate,
+            )
+        else:
+            self.log.info("%s: %.1f MB (%.1f MB/s).", self.label, done / 1e6, rate)
+
+
+@dataclass
+class Fetched:
+    """A downloaded file waiting under its temporary name: commit it once verified."""
+
+    partial: PartialFile
+    size: int
+    md5: str
+    share_hits: int
+
+
+def fetch(hook: TisHook, file: OutputFile, target: Any, log: Any) -> Fetched:
+    """Download one file into a :class:`PartialFile`, resuming broken transfers.
+
+    Normally one ``/share/results`` hit. A broken transfer continues with an HTTP Range request on the same
+    storage link, which spends nothing; only when that link has expired is ``/share/results`` asked again,
+    and never for the file's last download.
+    """
+    partial = PartialFile(target)
+    digest, written, link, hits, resumes = hashlib.md5(), 0, None, 0, 0
+    progress = ProgressLog(log, file.name)
+    try:
+        while True:
+            if link is None:
+                _check_budget(file, hits)
+                download = hook.open_download(file, start=written)
+                hits += 1
+            else:
+                try:
+                    download = hook.resume_download(link, written, file.name)
+                except TisDownloadLinkExpiredError:
+                    log.info("%s: the download link expired; asking the server for a new one.", file.name)
+                    link = None
+                    continue
+            with download:
+                link = download.url
+                if download.offset != written:  # the range was not honoured: start over
+                    partial.restart()
+                    digest, written = hashlib.md5(), 0
+                total = download.total_size
+                try:
+                    for chunk in download.iter_chunks(CHUNK_BYTES):
+                        partial.handle.write(chunk)
+                        digest.update(chunk)
+                        written += len(chunk)
+                        progress(written, total)
+                except TisConnectionError as exc:
+                    resumes += 1
+                    if resumes > MAX_RESUMES:
+                        raise TisTransferError(
+                            f"{file.name}: gave up after {MAX_RESUMES} broken transfers: {exc}"
+                        ) from exc
+                    log.warning("%s: the transfer broke at byte %d (%s); resuming.", file.name, written, exc)
+                    continue
+            if total is not None and written != total:
+                raise TisTransferError(
+                    f"{file.name}: received {written} bytes, but the server announced {total}."
+                )
+            return Fetched(partial, written, digest.hexdigest(), hits)
+    except BaseException:
+        partial.discard()
         raise
-    return written
+
+
+def _check_budget(file: OutputFile, hits: int) -> None:
+    """A retry must leave the file at least one download; the first hit may use the last one."""
+    left = None if file.count < 0 else file.count - hits
+    if hits and (hits >= 2 or (left is not None and left <= 1)):
+        raise TisTransferError(
+            f"{file.name}: the download could not be completed, and trying again would spend "
+            f"{'its last download' if left == 1 else 'another download'} ({left} left). Run the task again "
+            "later; files already downloaded are kept."
+        )

@@ -23,6 +23,23 @@ from airflow_provider_tis.testing.server import make_servers
 from airflow_provider_tis.testing.tokens import api_token
 
 
+class ConcurrencyGauge:
+    """Counts requests in progress; ``peak`` is the most seen at once (e.g. parallel downloads)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.current = self.peak = 0
+
+    def __enter__(self) -> None:
+        with self._lock:
+            self.current += 1
+            self.peak = max(self.peak, self.current)
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self.current -= 1
+
+
 class TisSimulator:
     """A faithful local imputation server (see ``shared/tis-api.md``), as a real HTTP server.
 
@@ -59,6 +76,7 @@ class TisSimulator:
         self.maintenance = False
         self.maintenance_message = "The server is in maintenance mode. Please try again later."
         self.faults = Faults()
+        self.store_gauge = ConcurrencyGauge()
         self.requests: list[RequestRecord] = []
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="tis-sim-"))

@@ -18,7 +18,7 @@ class StoreHandler(SimHandler):
 
     def do_GET(self) -> None:
         self.begin_record("store", "store")
-        with contextlib.suppress(ConnectionError, TimeoutError):
+        with self.sim.store_gauge, contextlib.suppress(ConnectionError, TimeoutError):
             self._serve()
         self.record(0)  # only if no answer was sent
 

@@ -12,7 +12,7 @@ from airflow_provider_tis.hooks import TisConfigError, TisConnectionError, TisHo
 from airflow_provider_tis.hooks.models import AppInfo
 from airflow_provider_tis.operators import SubmitImputationOperator, TisJobLink
 from airflow_provider_tis.operators.inputs import default_job_name
-from airflow_provider_tis.operators.submit import UploadProgress
+from airflow_provider_tis.operators.transfer import ProgressLog
 from airflow_provider_tis.testing import write_vcf
 from tests.operators.conftest import make_context
 
@@ -36,7 +36,7 @@ def test_submits_and_returns_the_job_id_and_url(tis_simulator, vcf, logs):
     assert record.fields["refpanel"] == "apps@topmed-r3@1.0.0" and record.fields["r2Filter"] == "0"
     assert record.fields["job-name"] == "dag__run-1__submit"
     assert "aesEncryption" not in record.fields and "meta" not in record.fields
-    assert any("Uploaded 100%" in line for line in logs())
+    assert any("Upload: 100%" in line for line in logs())
     assert not any("Zip-Pass_123" in line for line in logs())
 
 
@@ -110,7 +110,7 @@ def _not_bgzf(tmp_path):
             lambda p: [str(write_vcf(p / "x" / "s.vcf.gz")), str(write_vcf(p / "y" / "s.vcf.gz"))],
             "same file name",
         ),
-        ({}, lambda p: "s3://bucket/a.vcf.gz", "only local paths and file:// URLs"),
+        ({}, lambda p: "s3://bucket/a.vcf.gz", "No filesystem registered for scheme s3"),
         ({"password": "a&b"}, None, "password contains '&'"),
         ({"password": "pässword"}, None, "password contains 'ä'"),
         ({"job_name": 'my "study"'}, None, "job name contains '\"'"),
@@ -212,13 +212,13 @@ def test_default_job_name_is_stable_sanitised_and_unique_per_map_index():
 def test_upload_progress_is_logged_at_most_every_ten_seconds():
     log = mock.Mock()
     clock = iter([0, 1, 5, 10.5, 12, 30, 31])
-    with mock.patch("airflow_provider_tis.operators.submit.time.monotonic", lambda: next(clock)):
-        progress = UploadProgress(log)
+    with mock.patch("airflow_provider_tis.operators.transfer.time.monotonic", lambda: next(clock)):
+        progress = ProgressLog(log, "Upload")
         for done in (10, 20, 30, 40, 50, 100):
             progress(done, 100)
     messages = [c.args[0] % c.args[1:] for c in log.info.call_args_list]
     assert len(messages) == 3  # at 10.5 s, at 30 s... and the final 100%
-    assert messages[0].startswith("Uploaded 30%") and messages[-1].startswith("Uploaded 100%")
+    assert messages[0].startswith("Upload: 30%") and messages[-1].startswith("Upload: 100%")
     assert "MB/s" in messages[0]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 
 import pytest
 import requests
@@ -16,6 +17,7 @@ from airflow_provider_tis.hooks import (
     TisConfigError,
     TisConnectionError,
     TisDownloadLimitError,
+    TisDownloadLinkExpiredError,
     TisForbiddenError,
     TisHook,
     TisJobLimitError,
@@ -340,14 +342,22 @@ def test_submit_accepts_objects_with_name_and_open(hook):
     class MemoryFile:
         name = "remote.vcf.gz"
 
+        def stat(self):
+            return os.stat_result((0, 0, 0, 0, 0, 0, len(b"remote-bytes"), 0, 0, 0))
+
         def open(self, mode="rb"):
             return io.BytesIO(b"remote-bytes")
 
+    bodies = []
+
+    def answer(request, context):
+        bodies.append(b"".join(request.body))  # read while the upload is in progress
+        return {"success": True, "id": JOB_ID}
+
     with requests_mock.Mocker() as mock:
-        mock.post(f"{API}/jobs/submit/imputationserver2", json={"success": True, "id": JOB_ID})
+        mock.post(f"{API}/jobs/submit/imputationserver2", json=answer)
         hook.submit_job([MemoryFile()], {})
-        body = b"".join(mock.request_history[0].body)
-    assert b'filename="remote.vcf.gz"' in body and b"remote-bytes" in body
+    assert b'filename="remote.vcf.gz"' in bodies[0] and b"remote-bytes" in bodies[0]
 
 
 # -- downloads ---------------------------------------------------------------------------------
@@ -387,16 +397,35 @@ def test_download_limit_exceeded(hook):
     assert mock.call_count == 1
 
 
-def test_download_refused_by_storage_says_expired_or_retired(hook):
+@pytest.mark.parametrize(
+    ("status", "error", "words"),
+    [(403, TisDownloadLinkExpiredError, "it has expired"), (404, TisNotFoundError, "retired or removed")],
+)
+def test_download_refused_by_storage(hook, status, error, words):
     with requests_mock.Mocker() as mock:
         mock.get(
             f"{BASE}/share/results/{'b' * 64}/statistics/summary.txt",
             status_code=301,
             headers={"Location": STORE},
         )
-        mock.get(STORE, status_code=403, text="<Error><Code>AccessDenied</Code></Error>")
-        with pytest.raises(TisNotFoundError, match="expired, or the job's results were retired"):
+        mock.get(STORE, status_code=status, text="<Error><Code>AccessDenied</Code></Error>")
+        with pytest.raises(error, match=words):
             hook.open_download(FILE)
+
+
+def test_resume_sends_a_range_to_the_storage_link_only(hook, token):
+    with requests_mock.Mocker() as mock:
+        mock.get(
+            STORE,
+            status_code=206,
+            content=b"llo",
+            headers={"Content-Range": "bytes 2-4/5", "Content-Length": "3"},
+        )
+        with hook.resume_download(STORE, 2, "summary.txt") as download:
+            assert (download.offset, download.total_size, download.size) == (2, 5, 3)
+            assert b"".join(download.iter_chunks()) == b"llo"
+    (sent,) = mock.request_history
+    assert sent.headers["Range"] == "bytes=2-" and "X-Auth-Token" not in sent.headers
 
 
 def test_download_is_never_retried(hook, sleeps):

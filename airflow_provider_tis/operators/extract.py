@@ -1,0 +1,61 @@
+"""Unpacking the password-protected ``chr_<N>.zip`` results (ZipCrypto, or AES with pyzipper)."""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_tis.hooks.errors import TisConfigError
+from airflow_provider_tis.operators.transfer import PartialFile, TisTransferError, safe_relative_name
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+_AES = 99  # WinZip AES compression method
+
+
+def _open_zip(handle: Any) -> zipfile.ZipFile:
+    archive = zipfile.ZipFile(handle)
+    if any(info.compress_type == _AES for info in archive.infolist()):
+        try:
+            import pyzipper
+        except ImportError:
+            raise TisConfigError(
+                "The results are AES-encrypted (aes_encryption=True); install the extra to unpack them: "
+                "pip install 'airflow-provider-tis[aes]'."
+            ) from None
+        handle.seek(0)
+        archive = pyzipper.AESZipFile(handle)
+    return archive
+
+
+def extract_zip(archive_path: Any, password: str, target_of: Callable[[str], Any]) -> list[Any]:
+    """Unpack every member, checking CRCs (and AES authentication codes), into ``target_of(name)``.
+
+    Each member is written under a temporary name and renamed when complete; member names that would
+    leave the destination are refused. Returns the written paths.
+    """
+    written: list[Any] = []
+    with archive_path.open("rb") as handle:
+        archive = _open_zip(handle)
+        archive.setpassword(password.encode())
+        for info in archive.infolist():
+            if info.is_dir():
+                continue
+            target = target_of(safe_relative_name(info.filename))
+            partial = PartialFile(target)
+            try:
+                with archive.open(info) as member:
+                    shutil.copyfileobj(member, partial.handle, 1 << 20)
+                partial.commit()
+            except RuntimeError as exc:  # zipfile's "Bad password for file"
+                partial.discard()
+                raise TisConfigError(
+                    f"Cannot unpack {archive_path.name}: {exc}. Check the password given to the download task."
+                ) from None
+            except (zipfile.BadZipFile, OSError, ValueError) as exc:
+                partial.discard()
+                raise TisTransferError(f"{archive_path.name} is damaged ({info.filename}: {exc}).") from exc
+            written.append(target)
+    return written
