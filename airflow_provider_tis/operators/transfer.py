@@ -75,14 +75,11 @@ def destination_root(destination: str, conn_id: str | None) -> Any:
     if root.exists() and not root.is_dir():
         raise TisConfigError(f"Destination {destination!r} exists and is not a folder.")
     if is_local(root):
-        try:
-            make_private_dirs(root.path)
-        except OSError as exc:
-            raise TisConfigError(
-                f"Cannot create or write to destination {destination!r}: {exc.strerror}."
-            ) from None
-        if not os.access(root.path, os.W_OK):
-            raise TisConfigError(f"Destination {destination!r} is not writable by this worker.")
+        existing = root.path
+        while not os.path.exists(existing):  # it is created with the first file
+            existing = os.path.dirname(existing)
+        if not os.access(existing, os.W_OK):
+            raise TisConfigError(f"Destination {destination!r} is not writable by this worker ({existing}).")
     return root
 
 
@@ -91,8 +88,19 @@ def is_local(path: Any) -> bool:
 
 
 def make_private_dirs(path: str) -> None:
-    """Create missing folders readable by the owner only (0700, less the umask): these are genomes."""
-    os.makedirs(path, mode=0o700, exist_ok=True)
+    """Create missing folders, each readable by the owner only (0700, less the umask): these are genomes.
+
+    (``os.makedirs`` would apply the mode to the last folder only.)
+    """
+    missing = []
+    while path and not os.path.isdir(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, 0o700)
+        except FileExistsError:
+            pass
 
 
 def looks_complete(target: Any, file: OutputFile) -> bool:

@@ -37,6 +37,7 @@ class _Error:
     status: int
     retry_after: float | None
     message: str | None
+    skip: int = 0
 
 
 class Faults:
@@ -63,11 +64,15 @@ class Faults:
         status: int = 503,
         retry_after: float | None = None,
         message: str | None = None,
+        after: int = 0,
     ) -> None:
-        """Answer the next ``times`` requests to ``route`` with ``status`` (and ``Retry-After``)."""
+        """Answer ``times`` requests to ``route`` with ``status`` (and ``Retry-After``), once ``after``
+        more requests to it have been answered normally."""
         self._check(route)
         with self._lock:
-            self._errors[route].extend(_Error(status, retry_after, message) for _ in range(times))
+            queue = self._errors[route]
+            queue.extend(_Error(status, retry_after, message) for _ in range(times))
+            queue[len(queue) - times].skip = after
 
     def slow(self, route: str, seconds: float, times: int | None = None) -> None:
         """Delay answers on ``route`` by ``seconds`` (the next ``times`` requests, or all)."""
@@ -103,7 +108,12 @@ class Faults:
     def take_error(self, route: str) -> _Error | None:
         with self._lock:
             queue = self._errors.get(route)
-            return queue.popleft() if queue else None
+            if not queue:
+                return None
+            if queue[0].skip:
+                queue[0].skip -= 1
+                return None
+            return queue.popleft()
 
     def take_delay(self, route: str) -> float:
         with self._lock:

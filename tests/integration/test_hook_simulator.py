@@ -158,3 +158,19 @@ def test_download_limit_and_retired_results(tmp_path, vcf):
         stats = next(f for f in job.files if f.name == "statistics/summary.txt")
         with pytest.raises(TisNotFoundError, match="retired"):
             hook.open_download(stats)
+
+
+def test_resume_on_an_expired_link_raises_link_expired(hook, tis_simulator, vcf):
+    from airflow_provider_tis.hooks import TisDownloadLinkExpiredError
+
+    job_id = hook.submit_job([vcf], PARAMS)
+    tis_simulator.wait_for_state(job_id, 4)
+    report = next(f for f in hook.get_job(job_id).files if f.name == "qc_report.txt")
+    with hook.open_download(report) as first:
+        link, whole = first.url, b"".join(first.iter_chunks())
+    with hook.resume_download(link, 10, report.name) as rest:
+        assert rest.offset == 10 and b"".join(rest.iter_chunks()) == whole[10:]
+    tis_simulator.shift_clock(tis_simulator.config.url_ttl + 1)
+    with pytest.raises(TisDownloadLinkExpiredError):
+        hook.resume_download(link, 10, report.name)
+    assert len(tis_simulator.requests_to("share")) == 1

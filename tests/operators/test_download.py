@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
 import pytest
 
-from airflow_provider_tis.hooks import TisConfigError, TisConnectionError, TisDownloadLimitError, TisHook
+from airflow_provider_tis.hooks import TisConfigError, TisDownloadLimitError, TisHook
 from airflow_provider_tis.hooks.errors import TisResponseError
 from airflow_provider_tis.hooks.outcome import TisJobFailedError
 from airflow_provider_tis.operators import DownloadResultsOperator
-from airflow_provider_tis.operators.transfer import safe_relative_name
+from airflow_provider_tis.operators.transfer import TisTransferError, safe_relative_name
 from tests.operators.conftest import make_context
 
 PARAMS = {"refpanel": "topmed-r3", "population": "all", "password": "Pw12345"}
@@ -69,11 +72,121 @@ def test_a_file_of_the_wrong_size_is_downloaded_again(tis_simulator, finished_jo
     assert (tmp_path / "chr_20.zip").read_bytes() == good
 
 
-def test_a_broken_transfer_leaves_no_file_under_its_final_name(tis_simulator, finished_job, tmp_path):
+def test_a_drop_mid_transfer_resumes_on_the_same_link(tis_simulator, finished_job, tmp_path, logs):
+    tis_simulator.faults.drop_download_after(700)
+    download(finished_job, tmp_path, include=["chr_20.zip"])
+    served = tis_simulator.jobs.jobs[finished_job].files[0].path.read_bytes()
+    assert (tmp_path / "chr_20.zip").read_bytes() == served
+    assert len(tis_simulator.requests_to("share")) == 1  # the resume spent no download
+    assert [r.range for r in tis_simulator.requests_to("store")] == [None, "bytes=700-"]
+    assert any("broke at byte 700" in line for line in logs())
+
+
+def test_an_expired_link_costs_one_more_hit_and_the_bytes_are_identical(
+    tis_simulator, finished_job, tmp_path
+):
+    tis_simulator.faults.drop_download_after(500)
+    tis_simulator.faults.fail("store", status=403, after=1)  # the resume finds the link expired
+    download(finished_job, tmp_path, include=["chr_20.zip"])
+    served = tis_simulator.jobs.jobs[finished_job].files[0].path.read_bytes()
+    assert (tmp_path / "chr_20.zip").read_bytes() == served
+    assert len(tis_simulator.requests_to("share")) == 2
+    assert [r.range for r in tis_simulator.requests_to("share")] == [None, "bytes=500-"]
+
+
+def test_a_retry_never_spends_the_last_download(tis_simulator, vcf, tmp_path):
+    tis_simulator.config.download_limit = 2
+    job_id = TisHook().submit_job([vcf], PARAMS)
+    tis_simulator.wait_for_state(job_id, 4, 5)
     tis_simulator.faults.drop_download_after(100)
-    with pytest.raises(TisConnectionError, match="broke after 100 bytes"):
-        download(finished_job, tmp_path / "out", include=["chr_20.zip"])
+    tis_simulator.faults.fail("store", status=403, after=1)
+    with pytest.raises(TisTransferError, match=r"would spend its last download \(1 left\)"):
+        download(job_id, tmp_path / "out", include=["chr_20.zip"])
+    assert len(tis_simulator.requests_to("share")) == 1
     assert list((tmp_path / "out").iterdir()) == []  # neither chr_20.zip nor a partial file
+
+
+def test_low_download_counts_are_warned_about(tis_simulator, vcf, tmp_path, logs):
+    tis_simulator.config.download_limit = 3
+    job_id = TisHook().submit_job([vcf], PARAMS)
+    tis_simulator.wait_for_state(job_id, 4, 5)
+    download(job_id, tmp_path, include=["qc_report.txt"])
+    assert any("qc_report.txt has only 3 downloads left" in line for line in logs())
+
+
+def test_md5_sidecars_are_checked(tis_simulator, vcf, tmp_path, logs):
+    tis_simulator.config.md5 = True
+    job_id = TisHook().submit_job([vcf], PARAMS)
+    tis_simulator.wait_for_state(job_id, 4, 5)
+    written = download(job_id, tmp_path / "good", include=["chr_20.zip"])  # the sidecar comes along
+    assert [w.rsplit("/", 1)[-1] for w in written] == ["chr_20.zip", "chr_20.zip.md5"]
+    assert any("Downloaded chr_20.zip" in line and "MD5 verified" in line for line in logs())
+    sidecar = next(f for f in tis_simulator.jobs.jobs[job_id].files if f.name == "chr_20.zip.md5")
+    real = sidecar.path.read_text().split()[0]
+    sidecar.path.write_text("0" * 32 + "  chr_20.zip\n")
+    with pytest.raises(TisTransferError) as err:
+        download(job_id, tmp_path / "bad", include=["chr_20.zip"])
+    assert real in str(err.value) and "0" * 32 in str(err.value)
+    assert sorted(p.name for p in (tmp_path / "bad").iterdir()) == ["chr_20.zip.md5"]  # no zip, no partial
+
+
+def test_downloads_run_in_parallel_up_to_max_parallel(tis_simulator, finished_job, tmp_path):
+    tis_simulator.faults.slow("store", 0.3)
+    download(finished_job, tmp_path / "a", max_parallel=4)
+    assert 2 <= tis_simulator.store_gauge.peak <= 4
+    tis_simulator.store_gauge.peak = 0
+    download(finished_job, tmp_path / "b", max_parallel=1)
+    assert tis_simulator.store_gauge.peak == 1
+
+
+def test_each_file_gets_a_progress_line(tis_simulator, finished_job, tmp_path, logs):
+    download(finished_job, tmp_path)
+    for name in ALL_FILES:
+        assert any(line.startswith(f"{name}: 100%") and "MB/s" in line for line in logs())
+
+
+def test_local_files_are_private(tis_simulator, finished_job, tmp_path):
+    old = os.umask(0o022)
+    try:
+        download(finished_job, tmp_path / "out")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "out" / "chr_20.zip").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "out" / "statistics").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o700
+
+
+@pytest.mark.parametrize("aes", [False, True])
+def test_extraction_checks_and_unpacks_the_zips(tis_simulator, vcf, tmp_path, aes):
+    job_id = TisHook().submit_job([vcf], {**PARAMS, **({"aesEncryption": "true"} if aes else {})})
+    tis_simulator.wait_for_state(job_id, 4, 5)
+    written = download(job_id, tmp_path, include=["chr_*.zip"], extract=True, password="Pw12345")
+    assert [w.rsplit("/", 1)[-1] for w in written] == ["chr_20.zip", "chr20.dose.vcf.gz", "chr20.info"]
+    assert (tmp_path / "chr20.dose.vcf.gz").read_bytes()[:4] == b"\x1f\x8b\x08\x04"
+    assert stat.S_IMODE((tmp_path / "chr20.info").stat().st_mode) == 0o600
+
+
+def test_extraction_without_keeping_archives_survives_a_retry(tis_simulator, finished_job, tmp_path):
+    kwargs = {"include": ["chr_*.zip"], "extract": True, "password": "Pw12345", "keep_archives": False}
+    written = download(finished_job, tmp_path, **kwargs)
+    assert [w.rsplit("/", 1)[-1] for w in written] == ["chr20.dose.vcf.gz", "chr20.info"]
+    assert not (tmp_path / "chr_20.zip").exists()
+    download(finished_job, tmp_path, **kwargs)
+    assert len(tis_simulator.requests_to("share")) == 1  # the retry did not fetch the zip again
+
+
+def test_extraction_with_a_wrong_password_or_a_damaged_zip(tis_simulator, finished_job, tmp_path):
+    with pytest.raises(TisConfigError, match="Check the password"):
+        download(finished_job, tmp_path / "a", include=["chr_*.zip"], extract=True, password="wrong")
+    with pytest.raises(TisConfigError, match="needs the zip password"):
+        download(finished_job, tmp_path / "b", extract=True)
+    served = tis_simulator.jobs.jobs[finished_job].files[0].path
+    data = bytearray(served.read_bytes())
+    data[200] ^= 0xFF  # one flipped bit inside the encrypted, compressed data
+    served.write_bytes(bytes(data))
+    with pytest.raises((TisTransferError, TisConfigError)):
+        download(finished_job, tmp_path / "c", include=["chr_*.zip"], extract=True, password="Pw12345")
+    assert not (tmp_path / "c" / "chr20.dose.vcf.gz").exists()
 
 
 def test_memory_destination(tis_simulator, finished_job, memory_fs):

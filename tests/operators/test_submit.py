@@ -229,3 +229,24 @@ def test_extra_link_reads_the_job_url_from_xcom():
         assert TisJobLink().get_link(make("x.vcf.gz"), ti_key="key") == "https://x/#!jobs/j"
     get.assert_called_once_with(key="job_url", ti_key="key")
     assert TisJobLink.name == "TIS job"
+
+
+def test_upload_streams_from_object_storage(tis_simulator, vcf, memory_fs):
+    memory_fs.pipe("/bucket/study/chr20.vcf.gz", vcf.read_bytes())
+    memory_fs.pipe(
+        "/bucket/study/chr21.vcf.gz", write_vcf(vcf.parent / "chr21.vcf.gz", chromosomes=("21",)).read_bytes()
+    )
+    job_id = make("memory://bucket/study/chr2*.vcf.gz").execute(make_context())
+    assert tis_simulator.requests_to("submit")[0].files == ("chr20.vcf.gz", "chr21.vcf.gz")
+    uploaded = tis_simulator.jobs.jobs[job_id].input_dir / "chr20.vcf.gz"
+    assert uploaded.read_bytes() == vcf.read_bytes()
+    assert tis_simulator.wait_for_state(job_id, 4, 5).state == 4  # the server validated what arrived
+
+
+def test_object_storage_inputs_are_checked_before_upload(tis_simulator, memory_fs):
+    memory_fs.pipe("/bucket/plain.vcf.gz", gzip.compress(b"##fileformat=VCFv4.2\n"))
+    with pytest.raises(TisConfigError, match="gzip but not BGZF"):
+        make("memory://bucket/plain.vcf.gz").execute(make_context())
+    with pytest.raises(TisConfigError, match="does not exist"):
+        make("memory://bucket/missing.vcf.gz").execute(make_context())
+    assert tis_simulator.requests_to("submit") == []
