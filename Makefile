@@ -1,11 +1,12 @@
 # make test : create .venv if missing, install the provider with its test extra, run ruff and pytest.
 # make demo : run the example DAG end to end against the local TIS simulator.
+# make bench: upload/download speed and memory against curl, on loopback (prints a table).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint demo clean
+.PHONY: install test lint demo bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +27,9 @@ test: lint
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/transfers.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -114,10 +114,11 @@ class SizedReader:
 class MultipartBody:
     """A streamed multipart body that requests sends with a Content-Length, in 4 MiB blocks.
 
-    Given a file-like body, urllib3 reads it 16 KiB at a time; an iterable of large blocks moves the same
-    bytes with a fraction of the Python calls. Memory stays at about one block.
+    requests-toolbelt lays the parts out (boundary, part headers, total length); the file bodies are then
+    read straight into the socket in large blocks. Given the encoder itself, urllib3 would pull 16 KiB at a
+    time through the encoder's buffer, at about half the speed of curl. Memory stays at about one block.
 
-    :param encoder: the requests-toolbelt encoder that lays out the parts and reads the files lazily.
+    :param encoder: the requests-toolbelt encoder of the form fields and files.
     :param progress: called with (bytes sent, total bytes) after each block.
     """
 
@@ -132,9 +133,19 @@ class MultipartBody:
         return self.encoder.len
 
     def __iter__(self) -> Iterator[bytes]:
+        boundary = self.encoder.boundary.encode()  # "--" + the boundary value
         sent, total = 0, self.encoder.len
-        while chunk := self.encoder.read(self.BLOCK):
+
+        def count(chunk: bytes) -> bytes:
+            nonlocal sent
             sent += len(chunk)
             if self.progress is not None:
                 self.progress(sent, total)
-            yield chunk
+            return chunk
+
+        for part in self.encoder.parts:
+            yield count(boundary + b"\r\n" + part.headers)
+            while chunk := part.body.read(self.BLOCK):
+                yield count(chunk)
+            yield count(b"\r\n")
+        yield count(boundary + b"--\r\n")

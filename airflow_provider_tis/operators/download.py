@@ -182,7 +182,7 @@ class DownloadResultsOperator(BaseOperator):
         return extracted
 
     def _download(self, file: OutputFile, target: Any, expected_md5: str | None) -> list[str]:
-        fetched = fetch(self.hook, file, target, self.log)
+        fetched = fetch(self.hook, file, target, self.log, md5=expected_md5 is not None)
         if expected_md5 is not None and fetched.md5 != expected_md5:
             fetched.partial.discard()
             raise TisTransferError(

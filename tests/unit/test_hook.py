@@ -633,3 +633,30 @@ def test_token_never_in_logs_or_errors(hook, token, logs, tmp_path):
     assert any("retrying" in line for line in lines)  # the search below saw real log output
     for text in texts + lines + [repr(hook), repr(hook.settings)]:
         assert token not in text
+
+
+def test_streamed_body_matches_the_toolbelt_layout(tmp_path):
+    from requests_toolbelt import MultipartEncoder
+
+    data = bytes(range(256)) * 40000  # spans several blocks
+    (tmp_path / "a.vcf.gz").write_bytes(data)
+
+    def encoder(handle):
+        return MultipartEncoder(
+            fields=[("refpanel", "topmed-r3"), ("files", ("a.vcf.gz", handle, "application/octet-stream"))],
+            boundary="fixed-boundary",
+        )
+
+    with (tmp_path / "a.vcf.gz").open("rb") as handle:
+        expected = encoder(handle).to_string()
+    with (tmp_path / "a.vcf.gz").open("rb") as handle:
+        from airflow_provider_tis.hooks.streams import SizedReader
+
+        body = MultipartBody(encoder(SizedReader(handle, len(data))))
+        MultipartBody.BLOCK = 1 << 16
+        try:
+            chunks = list(body)
+        finally:
+            MultipartBody.BLOCK = 4 << 20
+    assert b"".join(chunks) == expected and len(body) == len(expected)
+    assert max(len(c) for c in chunks) <= 1 << 16
