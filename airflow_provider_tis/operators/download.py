@@ -125,7 +125,8 @@ class DownloadResultsOperator(BaseOperator):
         }
         checksums = {name: digest for name, digest in checksums.items() if digest}
         written = self._download_all([f for f in todo if f not in sidecars], targets, checksums)
-        return [str(targets[f.name]) for f in files if self.keep_archives or not _is_zip(f.name)] + written
+        removed = self.extract and not self.keep_archives
+        return [str(targets[f.name]) for f in files if not (removed and _is_zip(f.name))] + written
 
     def _selected_files(self, job: Job) -> list[OutputFile]:
         if job.state is JobState.RETIRED:

@@ -48,6 +48,11 @@ def test_downloads_every_file_keeping_subfolders(tis_simulator, finished_job, tm
     assert not list((tmp_path / "out").rglob("*.part"))
 
 
+def test_keep_archives_matters_only_when_extracting(tis_simulator, finished_job, tmp_path):
+    written = download(finished_job, tmp_path, include=["chr_*.zip"], keep_archives=False)
+    assert written == [f"file://{tmp_path}/chr_20.zip"] and (tmp_path / "chr_20.zip").exists()
+
+
 def test_include_and_exclude(tis_simulator, finished_job, tmp_path):
     written = download(finished_job, tmp_path, include=["chr_*.zip", "statistics/*"], exclude=["*chunks*"])
     assert [w.rsplit("/", 1)[-1] for w in written] == ["chr_20.zip", "summary.txt", "snps-excluded.txt"]
