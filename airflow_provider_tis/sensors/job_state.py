@@ -7,7 +7,12 @@ from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_tis.hooks.errors import TisError, TisNotFoundError
+from airflow_provider_tis.hooks.errors import (
+    TisConnectionError,
+    TisError,
+    TisMaintenanceError,
+    TisNotFoundError,
+)
 from airflow_provider_tis.hooks.models import JobState
 from airflow_provider_tis.hooks.outcome import (
     FAILED_SETTLE_SECONDS,
@@ -95,7 +100,11 @@ class JobStateSensor(BaseSensorOperator):
         )
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
-        job = self._read_job()
+        try:
+            job = self._read_job()
+        except (TisMaintenanceError, TisConnectionError) as exc:  # passing troubles: the job goes on
+            self.log.warning("Could not read TIS job %s (%s); will look again.", self.job_id, exc)
+            return False
         self._log_recent_messages(job)
         outcome = job_outcome(job)
         if outcome is Outcome.FAILED and job.state is JobState.FAILED:

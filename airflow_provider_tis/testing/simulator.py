@@ -140,6 +140,11 @@ class TisSimulator:
             self.jobs.clock_offset += seconds
             self.jobs.advance()
 
+    def delete_job(self, job_id: str) -> None:
+        """Delete a job as its owner can in the web UI: it then answers 404."""
+        with self.jobs.lock:
+            self.jobs.jobs[job_id].state = 10
+
     def restart(self) -> None:
         """Simulate a server restart: queued and running jobs become DEAD."""
         self.jobs.restart_server()

@@ -6,7 +6,12 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_tis.hooks.errors import TisError, TisNotFoundError
+from airflow_provider_tis.hooks.errors import (
+    TisConnectionError,
+    TisError,
+    TisMaintenanceError,
+    TisNotFoundError,
+)
 from airflow_provider_tis.hooks.models import JobState
 from airflow_provider_tis.hooks.outcome import (
     FAILED_SETTLE_SECONDS,
@@ -80,7 +85,14 @@ class JobStateTrigger(BaseTrigger):
         try:
             async with await TisHook(self.tis_conn_id).async_client() as client:
                 while True:
-                    job = await client.get_job(self.job_id)
+                    try:
+                        job = await client.get_job(self.job_id)
+                    except (TisMaintenanceError, TisConnectionError) as exc:  # passing troubles
+                        if time.time() >= self.end_time:
+                            raise
+                        self.log.warning("Could not read TIS job %s (%s); will look again.", self.job_id, exc)
+                        await asyncio.sleep(self.poll_interval)
+                        continue
                     logged = self._log_progress(job, logged)
                     outcome = job_outcome(job)
                     if outcome is Outcome.FAILED and job.state is JobState.FAILED:

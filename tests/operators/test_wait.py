@@ -282,3 +282,55 @@ def test_cancel_operator_reports_the_settled_state(tis_simulator, submit, logs):
     )
     assert state == "CANCELED"
     assert any(f"TIS job {job_id} is now CANCELED." in line for line in logs())
+
+
+# -- troubles while waiting ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def quick_retries(monkeypatch):
+    from airflow_provider_tis.hooks import RetryPolicy, tis
+
+    monkeypatch.setattr(
+        tis, "RetryPolicy", lambda: RetryPolicy(max_attempts=2, initial_delay=0.01, max_delay=0.02)
+    )
+
+
+def test_a_maintenance_window_while_waiting_is_waited_out(tis_simulator, submit, quick_retries, logs):
+    job_id = submit()
+    tis_simulator.maintenance = True
+    op = sensor(job_id)
+    assert op.poke(make_context(task_id="wait")) is False
+    tis_simulator.maintenance = False
+    assert run_sensor(op)["state"] == "SUCCESS"
+    assert any("will look again" in line for line in logs())
+
+
+async def test_the_trigger_waits_out_maintenance(tis_simulator, submit, quick_retries):
+    job_id = submit()
+    tis_simulator.maintenance = True
+    task = asyncio.ensure_future(first_event(make_trigger(job_id)))
+    await asyncio.sleep(0.5)
+    assert not task.done()
+    tis_simulator.maintenance = False
+    assert (await task)["status"] == "success"
+
+
+def test_a_revoked_token_fails_at_once_without_retries(tis_simulator, submit):
+    tis_simulator.config.run_seconds = 30
+    job_id = submit()
+    tis_simulator.revoke_token()
+    before = len(tis_simulator.requests_to("job"))
+    with pytest.raises(TisError, match="revoked or replaced"):
+        run_sensor(sensor(job_id))
+    assert len(tis_simulator.requests_to("job")) - before == 1
+
+
+def test_a_job_deleted_while_waiting(tis_simulator, submit):
+    tis_simulator.config.run_seconds = 30
+    job_id = submit()
+    op = sensor(job_id)
+    assert op.poke(make_context(task_id="wait")) is False
+    tis_simulator.delete_job(job_id)
+    with pytest.raises(TisJobFailedError, match="does not exist any more"):
+        op.poke(make_context(task_id="wait"))
