@@ -36,7 +36,7 @@ def failure_message(job: Job) -> str:
     if state is JobState.DEAD:
         text += (
             " The server restarted while the job was queued or running. Restart it with "
-            "TisHook.restart_job, or set restart_dead=True on the sensor."
+            f"TisHook().restart_job({job.id!r}) (or the Restart button on the server) and wait again."
         )
     elif state is JobState.RETIRED:
         when = f" on {job.deleted_on:%Y-%m-%d %H:%M} UTC" if job.deleted_on else ""
