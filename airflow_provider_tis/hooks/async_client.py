@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from airflow_provider_tis.hooks.connection import USER_AGENT
 from airflow_provider_tis.hooks.errors import error_from_response
 from airflow_provider_tis.hooks.models import Job
 
@@ -27,7 +28,7 @@ class AsyncTisClient:
         settings = hook.settings
         self._client = httpx.AsyncClient(
             base_url=settings.base_url,
-            headers={"User-Agent": hook.session.headers["User-Agent"], "Accept": "application/json"},
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             verify=settings.verify,
             timeout=httpx.Timeout(settings.timeout, connect=hook.connect_timeout),
             follow_redirects=False,

@@ -10,8 +10,10 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+from airflow_provider_tis import __version__
 from airflow_provider_tis.hooks.errors import TisConfigError
 
+USER_AGENT = f"airflow-provider-tis/{__version__}"
 DEFAULT_HOST = "https://imputation.biodatacatalyst.nhlbi.nih.gov"
 DEFAULT_APP = "imputationserver2"
 DEFAULT_TIMEOUT = 60.0

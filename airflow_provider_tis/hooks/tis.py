@@ -15,10 +15,9 @@ import httpx
 import requests
 from requests_toolbelt import MultipartEncoder
 
-from airflow_provider_tis import __version__
 from airflow_provider_tis.get_provider_info import CONNECTION_FIELDS, UI_FIELD_BEHAVIOUR
 from airflow_provider_tis.hooks.async_client import AsyncTisClient
-from airflow_provider_tis.hooks.connection import TisSettings, is_local, settings_from_connection
+from airflow_provider_tis.hooks.connection import USER_AGENT, TisSettings, is_local, settings_from_connection
 from airflow_provider_tis.hooks.errors import (
     TisConfigError,
     TisConnectionError,
@@ -36,7 +35,6 @@ from airflow_provider_tis.version_compat import BaseHook, aget_connection, mask_
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
 
-USER_AGENT = f"airflow-provider-tis/{__version__}"
 TOKEN_WARNING_DAYS = 7
 _JOB_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 ResponseT = TypeVar("ResponseT", requests.Response, httpx.Response)
