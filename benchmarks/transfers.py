@@ -187,9 +187,9 @@ def main() -> None:
                 provider_runs.append(child(env, "download", str(tmp / "out"), job_id)["seconds"])
                 settle(tmp / "curl.zip")
                 curl_runs.append(timed(["curl", "-sS", "-L", "-o", str(tmp / "curl.zip"), share]))
-            provider_hits = (
-                len(sim.requests_to("share")) - hits_before - ROUNDS
-            )  # curl spends one per round too
+            null_runs = [timed(["curl", "-sS", "-L", "-o", "/dev/null", share]) for _ in range(ROUNDS)]
+            curl_hits = 2 * ROUNDS  # curl spends one download per run too
+            provider_hits = len(sim.requests_to("share")) - hits_before - curl_hits
             download_ratio = statistics.median(curl_runs) / statistics.median(provider_runs)
             identical = md5(tmp / "out" / "chr_20.zip") == served.etag
             rows += [
@@ -201,6 +201,12 @@ def main() -> None:
                 ),
                 ("download: curl -L MB/s (median)", f"{size_mb / statistics.median(curl_runs):.0f}", "", ""),
                 ("download: speed vs curl", f"{download_ratio:.2f}", ">= 0.9", _ok(download_ratio >= 0.9)),
+                (
+                    "simulator: curl -L to /dev/null MB/s",
+                    f"{size_mb / statistics.median(null_runs):.0f}",
+                    "",
+                    "",
+                ),
                 (
                     "download: /share/results hits per file",
                     f"{provider_hits / ROUNDS:g}",
