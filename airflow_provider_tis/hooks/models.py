@@ -13,6 +13,7 @@ from enum import IntEnum
 from typing import Any
 
 from airflow_provider_tis.hooks.errors import TisResponseError
+from airflow_provider_tis.version_compat import mask_secret
 
 
 class JobState(IntEnum):
@@ -54,6 +55,7 @@ class MessageType(IntEnum):
     RUNNING = 3
 
 
+_PASSWORD_IN_MESSAGE = re.compile(r"password(?: is)?\s*[:=]\s*(\S+)", re.IGNORECASE)
 _SIZE_UNITS = {"bytes": 0, "byte": 0, "b": 0, "kb": 1, "mb": 2, "gb": 3, "tb": 4, "pb": 5, "eb": 6}
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*$")
 
@@ -61,7 +63,8 @@ _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*$")
 def parse_size(text: object) -> int | None:
     """Approximate bytes of a size like ``"314 MB"`` (Commons-IO ``byteCountToDisplaySize``, 1024-based).
 
-    The server truncates (1.9 GB is shown as "1 GB"), so this is a lower bound. Unknown forms give None.
+    The server truncates (1.9 GB is shown as "1 GB"), so this is a lower bound: the true size is below it
+    plus :func:`size_unit`. Unknown forms give None.
     """
     if isinstance(text, int) and not isinstance(text, bool):
         return text if text >= 0 else None
@@ -71,6 +74,14 @@ def parse_size(text: object) -> int | None:
     if not match or match.group(2).lower() not in _SIZE_UNITS:
         return None
     return int(float(match.group(1)) * 1024 ** _SIZE_UNITS[match.group(2).lower()])
+
+
+def size_unit(text: str) -> int:
+    """Bytes in the unit of a size string (``"314 MB"`` -> 1 MiB); 1 when unknown."""
+    match = _SIZE_RE.match(text)
+    if not match or match.group(2).lower() not in _SIZE_UNITS:
+        return 1
+    return 1024 ** _SIZE_UNITS[match.group(2).lower()]
 
 
 def parse_time(value: object) -> datetime | None:
@@ -186,7 +197,10 @@ def _parse_step(data: dict[str, Any]) -> Step:
             kind = MessageType(item.get("type"))
         except ValueError:
             kind = MessageType.OK
-        messages.append(LogMessage(kind, _str(item.get("message")), parse_time(item.get("time"))))
+        text = _str(item.get("message"))
+        for secret in _PASSWORD_IN_MESSAGE.findall(text):
+            mask_secret(secret)  # a server that mails no password shows it in a step message
+        messages.append(LogMessage(kind, text, parse_time(item.get("time"))))
     return Step(name=_str(data.get("name")), messages=tuple(messages))
 
 

@@ -16,6 +16,7 @@ from airflow_provider_tis.hooks.errors import (
     TisError,
     TisResponseError,
 )
+from airflow_provider_tis.hooks.models import size_unit
 from airflow_provider_tis.version_compat import ObjectStoragePath
 
 if TYPE_CHECKING:
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 CHUNK_BYTES = 1 << 20
 MAX_RESUMES = 5
 PROGRESS_EVERY_SECONDS = 10.0
-_SIZE_UNITS = {"bytes": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40}
 _LOCAL = ("file", "local", "")
 
 
@@ -111,8 +111,7 @@ def looks_complete(target: Any, file: OutputFile) -> bool:
         return False
     if file.size is None:
         return size > 0
-    unit = next((u for name, u in _SIZE_UNITS.items() if file.size_text.endswith(" " + name)), 1)
-    return file.size <= size < file.size + unit
+    return file.size <= size < file.size + size_unit(file.size_text)
 
 
 class PartialFile:
@@ -187,7 +186,6 @@ class Fetched:
     partial: PartialFile
     size: int
     md5: str
-    share_hits: int
 
 
 def fetch(hook: TisHook, file: OutputFile, target: Any, log: Any, *, md5: bool = False) -> Fetched:
@@ -238,7 +236,7 @@ def fetch(hook: TisHook, file: OutputFile, target: Any, log: Any, *, md5: bool =
                 raise TisTransferError(
                     f"{file.name}: received {written} bytes, but the server announced {total}."
                 )
-            return Fetched(partial, written, digest.hexdigest() if md5 else "", hits)
+            return Fetched(partial, written, digest.hexdigest() if md5 else "")
     except BaseException:
         partial.discard()
         raise

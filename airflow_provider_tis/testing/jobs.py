@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 DEAD, WAITING, RUNNING, EXPORTING, SUCCESS, FAILED, CANCELED, RETIRED = -1, 1, 2, 3, 4, 5, 6, 7
 SUCCESS_NOTIFIED, FAIL_NOTIFIED, DELETED = 8, 9, 10
 ACTIVE = (WAITING, RUNNING, EXPORTING)
-OK, ERROR, WARNING, RUNNING_MSG = 0, 1, 2, 3
+OK, ERROR = 0, 1
 STRAND_FLIP_ERROR = (
     "Error: More than 100 obvious strand flips have been detected. Please check strand. "
     "Imputation cannot be started!"

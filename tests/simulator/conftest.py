@@ -9,8 +9,6 @@ import requests
 
 from airflow_provider_tis.testing import TisSimulator, write_vcf
 
-TERMINAL = (4, 5, 6, -1, 7, 8, 9)
-
 
 @pytest.fixture
 def sim():

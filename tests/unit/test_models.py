@@ -58,3 +58,22 @@ def test_the_hook_registers_the_token_with_the_secret_masker(set_connection):
     with mock.patch("airflow_provider_tis.hooks.tis.mask_secret") as mask:
         TisHook("tis_masked").settings  # noqa: B018
     mask.assert_called_once_with(token)
+
+
+def test_a_password_in_a_step_message_is_masked_before_anything_logs_it():
+    from airflow_provider_tis.hooks import Job
+
+    try:
+        from airflow.sdk._shared.secrets_masker import redact
+    except ImportError:  # Airflow 2
+        from airflow.utils.log.secrets_masker import redact
+    message = "Data have been exported successfully. Your password is: Xk4$jD9_Lm2Q"
+    job = Job.from_json(
+        {
+            "id": "job-1",
+            "state": 4,
+            "steps": [{"name": "Summary", "logMessages": [{"message": message, "type": 0}]}],
+        }
+    )
+    assert job.steps[0].messages[0].message == message  # the text itself is kept
+    assert "Xk4$jD9_Lm2Q" not in str(redact(f"TIS job job-1, Summary: {message}"))
