@@ -143,6 +143,7 @@ class SubmitImputationOperator(BaseOperator):
                     "The server refused the upload (%s); waiting, then trying again.", exc.message
                 )
                 time.sleep(self.capacity_poll_interval)
+                self._wait_while_maintenance()
                 job_id = self._wait_for_capacity_or_reuse(job_name)
             else:
                 self.log.info("Submitted TIS job %s (%s).", job_id, job_name)
@@ -200,10 +201,12 @@ class SubmitImputationOperator(BaseOperator):
         return sent
 
     def _wait_for_capacity_or_reuse(self, job_name: str) -> str | None:
-        """The id of a usable job from an earlier try, or None once a new job may be submitted."""
+        """The id of a usable job from an earlier try, or None once a new job may be submitted.
+
+        Called when the server was just seen out of maintenance.
+        """
         limit = self.hook.settings.max_active_jobs
         while True:
-            self._wait_while_maintenance()
             jobs = list(self.hook.list_jobs())
             earlier = _reusable(jobs, job_name)
             if earlier is not None:
@@ -224,6 +227,7 @@ class SubmitImputationOperator(BaseOperator):
                 self.capacity_poll_interval,
             )
             time.sleep(self.capacity_poll_interval)
+            self._wait_while_maintenance()
 
     def _wait_while_maintenance(self) -> None:
         while (server := self.hook.get_server()).maintenance:
