@@ -100,21 +100,12 @@ def main() -> None:
                 "AIRFLOW_CONN_TIS_DEFAULT": sim.connection_json(),
             }
             submit_url = f"{sim.url}/api/v2/jobs/submit/imputationserver2"
-            curl_upload = [
-                "curl",
-                "-sS",
-                "-o",
-                "/dev/null",
-                "-H",
-                f"X-Auth-Token: {sim.token}",
-                "-F",
-                "refpanel=topmed-r3",
-                "-F",
-                "population=all",
-                "-F",
-                f"files=@{big}",
-                submit_url,
-            ]
+
+            def curl_submit(path: Path, output: str = "/dev/null") -> list[str]:
+                return ["curl", "-sS", "-o", output, "-H", f"X-Auth-Token: {sim.token}", "-F", "refpanel=topmed-r3",
+                        "-F", "population=all", "-F", f"files=@{path}", submit_url]  # fmt: skip
+
+            curl_upload = curl_submit(big)
 
             # -- upload ---------------------------------------------------------------------------
             baseline = child(env, "upload", str(tiny), "tiny")["peak_rss_mb"]
@@ -153,26 +144,8 @@ def main() -> None:
             from airflow_provider_tis.testing import write_vcf
 
             vcf = write_vcf(tmp / "chr20.vcf.gz")
-            job_id = json.loads(
-                subprocess.run(
-                    [
-                        "curl",
-                        "-sS",
-                        "-H",
-                        f"X-Auth-Token: {sim.token}",
-                        "-F",
-                        "refpanel=topmed-r3",
-                        "-F",
-                        "population=all",
-                        "-F",
-                        f"files=@{vcf}",
-                        submit_url,
-                    ],
-                    check=True,
-                    capture_output=True,
-                    text=True,
-                ).stdout
-            )["id"]
+            answer = subprocess.run(curl_submit(vcf, "-"), check=True, capture_output=True, text=True).stdout
+            job_id = json.loads(answer)["id"]
             served = next(
                 f for f in sim.wait_for_state(job_id, 4, timeout=300).files if f.name == "chr_20.zip"
             )

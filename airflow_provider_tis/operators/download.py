@@ -169,18 +169,14 @@ class DownloadResultsOperator(BaseOperator):
     def _download_all(
         self, files: list[OutputFile], targets: dict[str, Any], checksums: dict[str, str]
     ) -> list[str]:
-        extracted: list[str] = []
         with ThreadPoolExecutor(max_workers=self.max_parallel, thread_name_prefix="tis-download") as pool:
             futures = [pool.submit(self._download, f, targets[f.name], checksums.get(f.name)) for f in files]
-            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-            for future in futures:
-                if future in done and future.exception() is not None:
-                    for other in futures:
-                        other.cancel()
-                    raise future.exception()  # type: ignore[misc]
-            for future in futures:
-                extracted += future.result()
-        return extracted
+            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+            for future in pending:  # after a failure, start nothing more
+                future.cancel()
+            for future in done:
+                future.result()  # raises the first failure
+        return [path for future in futures for path in future.result()]
 
     def _download(self, file: OutputFile, target: Any, expected_md5: str | None) -> list[str]:
         fetched = fetch(self.hook, file, target, self.log, md5=expected_md5 is not None)
