@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import zipfile
+import zlib
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_tis.hooks.errors import TisConfigError
@@ -54,7 +55,7 @@ def extract_zip(archive_path: Any, password: str, target_of: Callable[[str], Any
                 raise TisConfigError(
                     f"Cannot unpack {archive_path.name}: {exc}. Check the password given to the download task."
                 ) from None
-            except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            except (zipfile.BadZipFile, zlib.error, OSError, ValueError) as exc:  # CRC, inflate, AES MAC
                 partial.discard()
                 raise TisTransferError(f"{archive_path.name} is damaged ({info.filename}: {exc}).") from exc
             written.append(target)

@@ -187,9 +187,9 @@ def test_extraction_with_a_wrong_password_or_a_damaged_zip(tis_simulator, finish
         download(finished_job, tmp_path / "b", extract=True)
     served = tis_simulator.jobs.jobs[finished_job].files[0].path
     data = bytearray(served.read_bytes())
-    data[200] ^= 0xFF  # one flipped bit inside the encrypted, compressed data
+    data[200] ^= 0xFF  # flipped bits inside the encrypted, compressed data
     served.write_bytes(bytes(data))
-    with pytest.raises((TisTransferError, TisConfigError)):
+    with pytest.raises((TisTransferError, TisConfigError)):  # damaged (CRC or inflate error) or wrong key
         download(finished_job, tmp_path / "c", include=["chr_*.zip"], extract=True, password="Pw12345")
     assert not (tmp_path / "c" / "chr20.dose.vcf.gz").exists()
 
