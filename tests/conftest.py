@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 from pathlib import Path
 
 _AIRFLOW_HOME = tempfile.mkdtemp(prefix="tis-test-airflow-home-")
@@ -63,3 +64,19 @@ def _format(event: dict) -> str:
     if args:
         message = message % tuple(args)
     return " ".join([message, *(f"{k}={v}" for k, v in fields.items())])
+
+
+@pytest.fixture
+def recorded_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Hooks created from now on keep the default retry policy but wait at most 10 ms; returns the waits
+    the policy chose (so tests can check the backoff without spending it)."""
+    from airflow_provider_tis.hooks import retry, tis
+
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        time.sleep(min(seconds, 0.01))
+
+    monkeypatch.setattr(tis, "RetryPolicy", lambda: retry.RetryPolicy(sleep=sleep))
+    return waits

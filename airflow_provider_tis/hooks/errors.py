@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from airflow_provider_tis.hooks.retry import RETRYABLE_STATUS, retry_after_seconds
 from airflow_provider_tis.version_compat import AirflowException
 
 if TYPE_CHECKING:
@@ -34,12 +35,29 @@ class TisApiError(TisError):
 
     :param status: HTTP status code.
     :param message: the server's ``message`` (or a short snippet of a non-JSON body).
+    :param retry_after: the server's ``Retry-After`` in seconds, if it sent one.
+    :param link: for a download answered by the storage, the storage link (retrying it spends nothing).
     """
 
-    def __init__(self, text: str, *, status: int, message: str = "") -> None:
+    def __init__(
+        self,
+        text: str,
+        *,
+        status: int,
+        message: str = "",
+        retry_after: float | None = None,
+        link: str | None = None,
+    ) -> None:
         super().__init__(text)
         self.status = status
         self.message = message
+        self.retry_after = retry_after
+        self.link = link
+
+    @property
+    def is_transient(self) -> bool:
+        """Worth trying again after a while (rate limit, server error, maintenance)."""
+        return self.status in RETRYABLE_STATUS
 
 
 class TisAuthError(TisApiError):
@@ -112,11 +130,13 @@ def error_from_response(response: requests.Response, *, conn_id: str, action: st
         return TisNotFoundError(
             f"{prefix} It does not exist on this server, or it was deleted.", status=status, message=message
         )
+    retry_after = retry_after_seconds(response)
     if status == 503:
         return TisMaintenanceError(
             f"{prefix} The server is in maintenance mode or temporarily unavailable; try again later.",
             status=status,
             message=message,
+            retry_after=retry_after,
         )
     if status == 400 and message.startswith("Only ") and "jobs per user" in message:
         return TisJobLimitError(
@@ -131,6 +151,11 @@ def error_from_response(response: requests.Response, *, conn_id: str, action: st
             "Ask the server administrators to reset the counter.",
             status=status,
             message=message,
+        )
+    if status in RETRYABLE_STATUS:
+        hint = "It is rate-limiting requests" if status == 429 else "It failed or is overloaded"
+        return TisApiError(
+            f"{prefix} {hint}; try again later.", status=status, message=message, retry_after=retry_after
         )
     return TisApiError(prefix, status=status, message=message)
 

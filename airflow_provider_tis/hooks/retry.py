@@ -56,12 +56,11 @@ class RetryPolicy:
         """
         if not is_retryable(error, response) or attempt >= self.max_attempts:
             return None
-        delay = self.delay(attempt, response)
+        delay = self.delay(attempt, retry_after_seconds(response))
         return None if elapsed + delay > self.max_elapsed else delay
 
-    def delay(self, attempt: int, response: Response | None) -> float:
-        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
-        retry_after = _retry_after(response) if response is not None else None
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based), or the server's Retry-After."""
         if retry_after is not None:
             return min(retry_after, self.max_delay)
         backoff = min(self.max_delay, self.initial_delay * 2 ** (attempt - 1))
@@ -74,8 +73,9 @@ def is_retryable(error: BaseException | None, response: Response | None) -> bool
     return isinstance(error, TRANSIENT_ERRORS)
 
 
-def _retry_after(response: Response) -> float | None:
-    value = response.headers.get("Retry-After")
+def retry_after_seconds(response: Response | None) -> float | None:
+    """The ``Retry-After`` header in seconds (number or HTTP date), or None."""
+    value = response.headers.get("Retry-After") if response is not None else None
     if not value:
         return None
     try:

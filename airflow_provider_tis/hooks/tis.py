@@ -19,6 +19,7 @@ from airflow_provider_tis.get_provider_info import CONNECTION_FIELDS, UI_FIELD_B
 from airflow_provider_tis.hooks.async_client import AsyncTisClient
 from airflow_provider_tis.hooks.connection import USER_AGENT, TisSettings, is_local, settings_from_connection
 from airflow_provider_tis.hooks.errors import (
+    TisApiError,
     TisConfigError,
     TisConnectionError,
     TisDownloadLinkExpiredError,
@@ -28,7 +29,7 @@ from airflow_provider_tis.hooks.errors import (
     error_from_response,
 )
 from airflow_provider_tis.hooks.models import AppInfo, Job, OutputFile, ServerInfo, TokenInfo
-from airflow_provider_tis.hooks.retry import RetryPolicy
+from airflow_provider_tis.hooks.retry import RETRYABLE_STATUS, RetryPolicy, retry_after_seconds
 from airflow_provider_tis.hooks.streams import MultipartBody, SizedReader, TisDownload, UploadSource
 from airflow_provider_tis.version_compat import BaseHook, aget_connection, mask_secret
 
@@ -433,5 +434,12 @@ class TisHook(BaseHook):
                 f"TIS could not {action}: the storage has no such file (HTTP 404). The job's results were "
                 "retired or removed.",
                 status=404,
+            )
+        if at_storage and response.status_code in RETRYABLE_STATUS:
+            raise TisApiError(
+                f"TIS could not {action}: the storage answered HTTP {response.status_code}.",
+                status=response.status_code,
+                retry_after=retry_after_seconds(response),
+                link=response.url,
             )
         raise error_from_response(response, conn_id=self.tis_conn_id, action=action)

@@ -6,7 +6,13 @@ import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_tis.hooks.errors import TisConfigError, TisJobLimitError, TisMaintenanceError
+from airflow_provider_tis.hooks.errors import (
+    TisApiError,
+    TisConfigError,
+    TisConnectionError,
+    TisError,
+    TisJobLimitError,
+)
 from airflow_provider_tis.hooks.models import JobState
 from airflow_provider_tis.hooks.tis import TisHook
 from airflow_provider_tis.operators.inputs import (
@@ -28,6 +34,8 @@ BUILDS = ("hg19", "hg38")
 MODES = ("qc_only", "imputation")
 PHASINGS = ("eagle", "beagle", "no_phasing")
 R2_FILTERS = ("0", "0.001", "0.1", "0.2", "0.3")
+#: Uploads in one task try when the server refuses them or the connection breaks (each is the whole upload).
+SUBMIT_ATTEMPTS = 3
 #: Reusing a job from an earlier try is right unless that job can no longer give results.
 _NOT_REUSABLE = (JobState.FAILED, JobState.CANCELED, JobState.DEAD, JobState.RETIRED, JobState.FAIL_NOTIFIED)
 
@@ -46,7 +54,9 @@ class SubmitImputationOperator(BaseOperator):
 
     Everything that can be checked is checked before the upload starts; the task waits while the server
     is in maintenance or your active-job limit is reached; and a retried task reuses the job of an
-    earlier try (found by its deterministic name) instead of submitting a second one.
+    earlier try (found by its deterministic name) instead of submitting a second one. An upload the server
+    refuses for a passing reason (rate limit, server error, maintenance, job limit) or that breaks off is
+    tried again, at most 3 uploads per task try, each after checking whether the server created the job.
 
     :param files: local ``.vcf.gz`` paths or ``file://`` URLs, a list or a glob (templated).
     :param refpanel: reference panel, e.g. ``topmed-r3``, ``apps@topmed-r3`` or ``apps@topmed-r3@1.0.0``.
@@ -135,20 +145,35 @@ class SubmitImputationOperator(BaseOperator):
         params["job-name"] = job_name
 
         job_id = self._wait_for_capacity_or_reuse(job_name)
+        failures = 0
         while job_id is None:
             try:
                 job_id = self.hook.submit_job(paths, params, app.id, progress=ProgressLog(self.log, "Upload"))
-            except (TisJobLimitError, TisMaintenanceError) as exc:  # changed while we were uploading
-                self.log.warning(
-                    "The server refused the upload (%s); waiting, then trying again.", exc.message
-                )
-                time.sleep(self.capacity_poll_interval)
+            except (TisConnectionError, TisApiError) as exc:
+                failures += 1
+                if (isinstance(exc, TisApiError) and not _worth_retrying(exc)) or failures >= SUBMIT_ATTEMPTS:
+                    raise
+                self._pause_after_failed_upload(exc, failures)
                 self._wait_while_maintenance()
+                # The server may have created the job before its answer was lost: look for it first.
                 job_id = self._wait_for_capacity_or_reuse(job_name)
             else:
                 self.log.info("Submitted TIS job %s (%s).", job_id, job_name)
         context["ti"].xcom_push(key="job_url", value=self.hook.job_url(job_id))
         return job_id
+
+    def _pause_after_failed_upload(self, exc: TisError, failures: int) -> None:
+        retry_after = exc.retry_after if isinstance(exc, TisApiError) else None
+        policy = self.hook.retry_policy
+        delay = max(self.capacity_poll_interval, policy.delay(failures, retry_after))
+        self.log.warning(
+            "The upload failed (%s). Checking the server in %.0f s before trying again (upload %d of at most %d).",
+            exc,
+            delay,
+            failures + 1,
+            SUBMIT_ATTEMPTS,
+        )
+        policy.sleep(delay)
 
     def _check_values(self) -> None:
         for name, value, allowed in (
@@ -244,6 +269,11 @@ def _reusable(jobs: list[Job], job_name: str) -> Job | None:
         if job.name == job_name and job.state not in _NOT_REUSABLE:
             return job
     return None
+
+
+def _worth_retrying(exc: TisApiError) -> bool:
+    """Refused for a passing reason: rate limit, server error, maintenance, or the job limit reached."""
+    return exc.is_transient or isinstance(exc, TisJobLimitError)
 
 
 def _r2_text(value: float | str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import secrets
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_tis.hooks.errors import (
+    TisApiError,
     TisConfigError,
     TisConnectionError,
     TisDownloadLinkExpiredError,
@@ -127,6 +129,8 @@ class PartialFile:
             make_private_dirs(target.parent.path)
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
+        for stale in target.parent.glob(f".{glob.escape(target.name)}.*.part"):  # left by a killed task
+            stale.unlink()
         self.handle = self._open()
 
     def _open(self) -> Any:
@@ -191,26 +195,34 @@ class Fetched:
 def fetch(hook: TisHook, file: OutputFile, target: Any, log: Any, *, md5: bool = False) -> Fetched:
     """Download one file into a :class:`PartialFile`, resuming broken transfers.
 
-    Normally one ``/share/results`` hit. A broken transfer continues with an HTTP Range request on the same
-    storage link, which spends nothing; only when that link has expired is ``/share/results`` asked again,
-    and never for the file's last download. With ``md5=True`` the MD5 of the bytes is computed on the way.
+    Normally one ``/share/results`` hit. A broken transfer, or a storage error, continues with an HTTP Range
+    request on the same storage link, which spends nothing; only when there is no link (it expired, or
+    ``/share/results`` itself failed) is ``/share/results`` asked again: at most once more, and never for
+    the file's last download. With ``md5=True`` the MD5 of the bytes is computed on the way.
     """
     partial = PartialFile(target)
-    digest, written, link, hits, resumes = hashlib.md5(), 0, None, 0, 0
+    digest, written, link, hits, troubles = hashlib.md5(), 0, None, 0, 0
     progress = ProgressLog(log, file.name)
     try:
         while True:
-            if link is None:
-                _check_budget(file, hits)
-                download = hook.open_download(file, start=written)
-                hits += 1
-            else:
-                try:
+            try:
+                if link is None:
+                    _check_budget(file, hits)
+                    hits += 1  # the server counts the hit even when the answer is an error
+                    download = hook.open_download(file, start=written)
+                else:
                     download = hook.resume_download(link, written, file.name)
-                except TisDownloadLinkExpiredError:
-                    log.info("%s: the download link expired; asking the server for a new one.", file.name)
-                    link = None
-                    continue
+            except TisDownloadLinkExpiredError:
+                log.info("%s: the download link expired; asking the server for a new one.", file.name)
+                link = None
+                continue
+            except (TisConnectionError, TisApiError) as exc:
+                if isinstance(exc, TisApiError) and not exc.is_transient:
+                    raise
+                troubles += 1
+                link = getattr(exc, "link", None) or link
+                _pause(hook, file, troubles, exc, log)
+                continue
             with download:
                 link = download.url
                 if download.offset != written:  # the range was not honoured: start over
@@ -225,12 +237,8 @@ def fetch(hook: TisHook, file: OutputFile, target: Any, log: Any, *, md5: bool =
                         written += len(chunk)
                         progress(written, total)
                 except TisConnectionError as exc:
-                    resumes += 1
-                    if resumes > MAX_RESUMES:
-                        raise TisTransferError(
-                            f"{file.name}: gave up after {MAX_RESUMES} broken transfers: {exc}"
-                        ) from exc
-                    log.warning("%s: the transfer broke at byte %d (%s); resuming.", file.name, written, exc)
+                    troubles += 1
+                    _pause(hook, file, troubles, exc, log, at=written)
                     continue
             if total is not None and written != total:
                 raise TisTransferError(
@@ -240,6 +248,17 @@ def fetch(hook: TisHook, file: OutputFile, target: Any, log: Any, *, md5: bool =
     except BaseException:
         partial.discard()
         raise
+
+
+def _pause(hook: TisHook, file: OutputFile, troubles: int, exc: TisError, log: Any, at: int = 0) -> None:
+    """Back off before continuing a broken download, or give up after :data:`MAX_RESUMES` troubles."""
+    if troubles > MAX_RESUMES:
+        raise TisTransferError(f"{file.name}: gave up after {MAX_RESUMES} broken transfers: {exc}") from exc
+    policy = hook.retry_policy
+    delay = policy.delay(troubles, getattr(exc, "retry_after", None))
+    where = f" at byte {at}" if at else ""
+    log.warning("%s: the transfer broke%s (%s); continuing in %.1f s.", file.name, where, exc, delay)
+    policy.sleep(delay)
 
 
 def _check_budget(file: OutputFile, hits: int) -> None:

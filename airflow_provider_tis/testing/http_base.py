@@ -85,7 +85,8 @@ class SimHandler(BaseHTTPRequestHandler):
         )
 
     def _abort(self) -> None:
-        """Drop the connection without an answer."""
+        """Drop the connection without an answer (logged first, like an answer)."""
+        self.record(0)
         self.close_connection = True
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)

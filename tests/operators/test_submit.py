@@ -180,15 +180,24 @@ def test_waits_for_maintenance_and_job_slots_instead_of_wasting_an_upload(tis_si
     assert any("3 of your jobs are queued or running (limit 3)" in line for line in lines)
 
 
-def test_a_retry_after_a_lost_response_reuses_the_job(tis_simulator, vcf, logs):
+def test_a_lost_response_is_recovered_by_reusing_the_job(tis_simulator, vcf, logs):
     tis_simulator.faults.drop_submit_response()
-    operator = make(str(vcf))
-    with pytest.raises(TisConnectionError):
-        operator.execute(make_context(try_number=1))
-    job_id = make(str(vcf)).execute(make_context(try_number=2))
+    job_id = make(str(vcf)).execute(make_context())
     assert list(tis_simulator.jobs.jobs) == [job_id]
     assert len(tis_simulator.requests_to("submit")) == 1
     assert any("Reusing TIS job" in line for line in logs())
+
+
+def test_uploads_that_break_off_are_bounded_and_a_task_retry_makes_one_job(
+    tis_simulator, vcf, recorded_waits
+):
+    tis_simulator.faults.drop_upload_after(100_000, times=3)
+    with pytest.raises(TisConnectionError):
+        make(str(vcf)).execute(make_context(try_number=1))
+    assert len(tis_simulator.requests_to("submit")) == 3 and not tis_simulator.jobs.jobs
+    assert len(recorded_waits) == 2 and recorded_waits[1] > recorded_waits[0] / 2  # backs off
+    job_id = make(str(vcf)).execute(make_context(try_number=2))
+    assert list(tis_simulator.jobs.jobs) == [job_id]
 
 
 def test_a_failed_earlier_job_is_not_reused(tis_simulator, vcf):
