@@ -80,3 +80,11 @@ def recorded_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
     monkeypatch.setattr(tis, "RetryPolicy", lambda: retry.RetryPolicy(sleep=sleep))
     return waits
+
+
+@pytest.fixture
+def vcf(tmp_path: Path) -> Path:
+    """A small valid bgzipped VCF of chromosome 20."""
+    from airflow_provider_tis.testing import write_vcf
+
+    return write_vcf(tmp_path / "in" / "chr20.vcf.gz", chromosomes=("20",))

@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_tis.hooks.errors import (
+    TisConfigError,
     TisConnectionError,
     TisError,
     TisMaintenanceError,
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     from airflow_provider_tis.hooks.models import Job
     from airflow_provider_tis.version_compat import Context
 
+_RESTARTED_KEY = "tis_restarted_job"  # task_state_store key (Airflow >= 3.3): the job restarted in this try
+
 
 class JobStateSensor(BaseSensorOperator):
     """Wait for a TIS job to reach a terminal state.
@@ -52,6 +55,8 @@ class JobStateSensor(BaseSensorOperator):
     :param cancel_on_kill: cancel the remote job when the task is killed (or times out while deferred).
     :param failed_settle_seconds: re-read a FAILED job once after this long, since a job being
         canceled shows FAILED briefly before CANCELED.
+    :param restart_dead: restart a job the server lost in a restart of its own (state DEAD) and keep
+        waiting, at most once per task try. Without it a DEAD job fails the task.
     """
 
     template_fields = ("job_id",)
@@ -67,6 +72,7 @@ class JobStateSensor(BaseSensorOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         cancel_on_kill: bool = False,
         failed_settle_seconds: float = FAILED_SETTLE_SECONDS,
+        restart_dead: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(mode=mode, poke_interval=poke_interval, **kwargs)
@@ -75,17 +81,28 @@ class JobStateSensor(BaseSensorOperator):
         self.deferrable = deferrable
         self.cancel_on_kill = cancel_on_kill
         self.failed_settle_seconds = failed_settle_seconds
+        self.restart_dead = restart_dead
+        self._restarted = False  # remembered across pokes in poke mode; see _remember_restart
 
     @cached_property
     def hook(self) -> TisHook:
         return TisHook(self.tis_conn_id)
 
     def execute(self, context: Context) -> Any:
+        remembers = self.mode == "poke" or self.deferrable or "task_state_store" in context
+        if self.restart_dead and not remembers:
+            raise TisConfigError(
+                "restart_dead=True in reschedule mode needs Airflow 3.3 or later (to remember the "
+                "restart between pokes). Use mode='poke' or deferrable=True instead."
+            )
         if not self.deferrable:
             return super().execute(context)
         done = self.poke(context)
         if isinstance(done, PokeReturnValue):
             return done.xcom_value
+        self._defer()
+
+    def _defer(self) -> None:
         self.defer(
             trigger=JobStateTrigger(
                 job_id=self.job_id,
@@ -97,6 +114,7 @@ class JobStateSensor(BaseSensorOperator):
             ),
             method_name="execute_complete",
             timeout=None,  # the trigger enforces the deadline, so execute_complete always runs
+            kwargs={"restarted": self._restarted},
         )
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
@@ -116,6 +134,8 @@ class JobStateSensor(BaseSensorOperator):
                 "TIS job %s finished: %s with %d output files.", job.id, job.state.name, len(job.files)
             )
             return PokeReturnValue(is_done=True, xcom_value=job_summary(job))
+        if outcome is Outcome.FAILED and job.state is JobState.DEAD and self._restart(context):
+            return False
         if outcome is Outcome.FAILED:
             raise TisJobFailedError(failure_message(job))
         if job.state is JobState.WAITING:
@@ -123,6 +143,27 @@ class JobStateSensor(BaseSensorOperator):
         else:
             self.log.info("TIS job %s is %s.", job.id, job.state.name)
         return False
+
+    def _restart(self, context: Context) -> bool:
+        """Restart a DEAD job if asked to and not done yet in this task try; True if restarted."""
+        store = context.get("task_state_store")
+        if store is not None and store.get(_RESTARTED_KEY) == self.job_id:
+            self._restarted = True
+        if not self.restart_dead or self._restarted:
+            if self._restarted:
+                self.log.error(
+                    "TIS job %s is DEAD again after its restart; not restarting it twice.", self.job_id
+                )
+            return False
+        self.hook.restart_job(self.job_id)
+        self._restarted = True
+        if store is not None:
+            store.set(_RESTARTED_KEY, self.job_id)
+        self.log.warning(
+            "TIS job %s was lost in a server restart (DEAD); restarted it (restart_dead=True) and waiting again.",
+            self.job_id,
+        )
+        return True
 
     def _read_job(self) -> Job:
         try:
@@ -138,8 +179,11 @@ class JobStateSensor(BaseSensorOperator):
                 if job.state.is_terminal or message.time is None or message.time >= since:
                     self.log.info("TIS job %s, %s: %s", job.id, step.name, message.message)
 
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+    def execute_complete(
+        self, context: Context, event: dict[str, Any] | None = None, restarted: bool = False
+    ) -> Any:
         """Resume after the trigger; an event this sensor does not understand fails the task."""
+        self._restarted = restarted
         if not isinstance(event, dict) or event.get("status") not in EVENT_STATUSES:
             raise TisError(f"JobStateSensor got an unexpected trigger event {event!r}; refusing to succeed.")
         if event.get("job_id") != self.job_id:
@@ -147,6 +191,8 @@ class JobStateSensor(BaseSensorOperator):
         status, message = event["status"], str(event.get("message", ""))
         if status == "success" and isinstance(event.get("job"), dict):
             return event["job"]
+        if status == "failed" and event.get("state") == JobState.DEAD.name and self._restart(context):
+            self._defer()
         if status == "failed":
             raise TisJobFailedError(message)
         if status == "timeout":

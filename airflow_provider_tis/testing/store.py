@@ -24,17 +24,19 @@ class StoreHandler(SimHandler):
 
     do_HEAD = do_GET
 
-    def _error(self, status: int, code: str, message: str) -> int:
+    def _error(self, status: int, code: str, message: str, **headers: str) -> int:
         body = f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{message}</Message></Error>'
-        self._send(status, body.encode(), "application/xml")
+        self._send(status, body.encode(), "application/xml", **headers)
         return status
 
     def _serve(self) -> int:
         time.sleep(self.sim.faults.take_delay("store"))
         fault = self.sim.faults.take_error("store")
         if fault is not None:
+            headers = {"Retry_After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
+            code = "SlowDown" if fault.status in (429, 503) else "InternalError"
             return self._error(
-                fault.status, "InternalError", fault.message or "We encountered an internal error."
+                fault.status, code, fault.message or "We encountered an internal error.", **headers
             )
         parts = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}

@@ -36,8 +36,9 @@ EVENT_STATUSES = ("success", "failed", "timeout", "error")
 class JobStateTrigger(BaseTrigger):
     """Poll a job until it ends or the deadline passes; yields exactly one event.
 
-    Events are ``{"status": "success", "job_id", "job": <summary>}``, ``{"status": "failed" | "timeout" |
-    "error", "job_id", "message"}``.
+    Events are ``{"status": "success", "job_id", "job": <summary>}``, ``{"status": "failed", "job_id",
+    "message", "state": <JobState name, absent for a deleted job>}`` and ``{"status": "timeout" | "error",
+    "job_id", "message"}``.
 
     :param job_id: the TIS job id.
     :param tis_conn_id: Airflow connection id of type ``tis``.
@@ -103,7 +104,7 @@ class JobStateTrigger(BaseTrigger):
                         yield self._event("success", job=job_summary(job))
                         return
                     if outcome is Outcome.FAILED:
-                        yield self._event("failed", message=failure_message(job))
+                        yield self._event("failed", message=failure_message(job), state=job.state.name)
                         return
                     remaining = self.end_time - time.time()
                     if remaining <= 0:

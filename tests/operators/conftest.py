@@ -6,8 +6,6 @@ from unittest import mock
 
 import pytest
 
-from airflow_provider_tis.testing import write_vcf
-
 
 def make_context(*, run_id: str = "run-1", map_index: int = -1, try_number: int = 1, task_id: str = "submit"):
     ti = mock.MagicMock()
@@ -20,11 +18,6 @@ def make_context(*, run_id: str = "run-1", map_index: int = -1, try_number: int 
     )
     ti.get_first_reschedule_date.return_value = None
     return {"ti": ti, "task_instance": ti}
-
-
-@pytest.fixture
-def vcf(tmp_path):
-    return write_vcf(tmp_path / "in" / "chr20.vcf.gz", chromosomes=("20",))
 
 
 @pytest.fixture
