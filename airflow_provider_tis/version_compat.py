@@ -37,9 +37,13 @@ else:
     from airflow.hooks.base import BaseHook  # type: ignore[no-redef,attr-defined]
 
 try:  # Airflow >= 3.2
-    from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout
+    from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout, TaskDeferred
 except ImportError:
-    from airflow.exceptions import AirflowException, AirflowSensorTimeout  # type: ignore[no-redef,attr-defined]
+    from airflow.exceptions import (  # type: ignore[no-redef,attr-defined]
+        AirflowException,
+        AirflowSensorTimeout,
+        TaskDeferred,
+    )
 
 try:  # Airflow >= 3.2
     from airflow.sdk.configuration import conf

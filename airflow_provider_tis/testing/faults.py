@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
+from typing import Any
 
 ROUTES = ("server", "app", "verify", "jobs", "job", "status", "cancel", "restart", "submit", "share", "store")
 
@@ -46,7 +47,7 @@ class Faults:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._errors: dict[str, deque[_Error]] = defaultdict(deque)
-        self._delays: dict[str, list[float | int | None]] = {}
+        self._delays: dict[str, list[Any]] = {}
         self._download_drops: deque[int] = deque()
         self._submit_drops = 0
         self._upload_drops: deque[int] = deque()
@@ -74,11 +75,12 @@ class Faults:
             queue.extend(_Error(status, retry_after, message) for _ in range(times))
             queue[len(queue) - times].skip = after
 
-    def slow(self, route: str, seconds: float, times: int | None = None) -> None:
-        """Delay answers on ``route`` by ``seconds`` (the next ``times`` requests, or all)."""
+    def slow(self, route: str, seconds: float, times: int | None = None, *, after: int = 0) -> None:
+        """Delay answers on ``route`` by ``seconds`` (the next ``times`` requests, or all), once ``after``
+        more requests to it have been answered without delay."""
         self._check(route)
         with self._lock:
-            self._delays[route] = [seconds, times]
+            self._delays[route] = [seconds, times, after]
 
     def drop_download_after(self, nbytes: int, times: int = 1) -> None:
         """The object store closes the connection after sending ``nbytes`` of the body."""
@@ -120,7 +122,10 @@ class Faults:
             entry = self._delays.get(route)
             if not entry:
                 return 0.0
-            seconds, times = entry
+            seconds, times, after = entry
+            if after:
+                entry[2] = after - 1
+                return 0.0
             if times is not None:
                 entry[1] = times - 1
                 if times - 1 <= 0:

@@ -77,28 +77,6 @@ def test_a_file_of_the_wrong_size_is_downloaded_again(tis_simulator, finished_jo
     assert (tmp_path / "chr_20.zip").read_bytes() == good
 
 
-def test_a_drop_mid_transfer_resumes_on_the_same_link(tis_simulator, finished_job, tmp_path, logs):
-    tis_simulator.faults.drop_download_after(700)
-    download(finished_job, tmp_path, include=["chr_20.zip"])
-    served = tis_simulator.jobs.jobs[finished_job].files[0].path.read_bytes()
-    assert (tmp_path / "chr_20.zip").read_bytes() == served
-    assert len(tis_simulator.requests_to("share")) == 1  # the resume spent no download
-    assert [r.range for r in tis_simulator.requests_to("store")] == [None, "bytes=700-"]
-    assert any("broke at byte 700" in line for line in logs())
-
-
-def test_an_expired_link_costs_one_more_hit_and_the_bytes_are_identical(
-    tis_simulator, finished_job, tmp_path
-):
-    tis_simulator.faults.drop_download_after(500)
-    tis_simulator.faults.fail("store", status=403, after=1)  # the resume finds the link expired
-    download(finished_job, tmp_path, include=["chr_20.zip"])
-    served = tis_simulator.jobs.jobs[finished_job].files[0].path.read_bytes()
-    assert (tmp_path / "chr_20.zip").read_bytes() == served
-    assert len(tis_simulator.requests_to("share")) == 2
-    assert [r.range for r in tis_simulator.requests_to("share")] == [None, "bytes=500-"]
-
-
 def test_a_retry_never_spends_the_last_download(tis_simulator, vcf, tmp_path):
     tis_simulator.config.download_limit = 2
     job_id = TisHook().submit_job([vcf], PARAMS)

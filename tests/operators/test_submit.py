@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import gzip
-import threading
 from unittest import mock
 
 import pytest
 
-from airflow_provider_tis.hooks import TisConfigError, TisConnectionError, TisHook
+from airflow_provider_tis.hooks import TisConfigError
 from airflow_provider_tis.hooks.models import AppInfo
 from airflow_provider_tis.operators import SubmitImputationOperator, TisJobLink
 from airflow_provider_tis.operators.inputs import default_job_name
@@ -162,42 +161,6 @@ def test_only_fields_the_app_declares_are_sent():
     )
     fields = make("x.vcf.gz", meta=True)._form_fields(app)
     assert set(fields) == {"refpanel", "population", "build"}
-
-
-def test_waits_for_maintenance_and_job_slots_instead_of_wasting_an_upload(tis_simulator, vcf, logs):
-    tis_simulator.config.run_seconds = 1.5
-    outside = TisHook()
-    for _ in range(3):  # the user's three slots are taken by jobs submitted outside Airflow
-        outside.submit_job([vcf], {"refpanel": "topmed-r3", "population": "all"})
-    tis_simulator.maintenance = True
-    threading.Timer(0.5, lambda: setattr(tis_simulator, "maintenance", False)).start()
-    job_id = make(str(vcf)).execute(make_context())
-    submits = tis_simulator.requests_to("submit")
-    assert [r.status for r in submits] == [200, 200, 200, 200]  # no upload was rejected
-    assert job_id in tis_simulator.jobs.jobs
-    lines = logs()
-    assert any("maintenance" in line for line in lines)
-    assert any("3 of your jobs are queued or running (limit 3)" in line for line in lines)
-
-
-def test_a_lost_response_is_recovered_by_reusing_the_job(tis_simulator, vcf, logs):
-    tis_simulator.faults.drop_submit_response()
-    job_id = make(str(vcf)).execute(make_context())
-    assert list(tis_simulator.jobs.jobs) == [job_id]
-    assert len(tis_simulator.requests_to("submit")) == 1
-    assert any("Reusing TIS job" in line for line in logs())
-
-
-def test_uploads_that_break_off_are_bounded_and_a_task_retry_makes_one_job(
-    tis_simulator, vcf, recorded_waits
-):
-    tis_simulator.faults.drop_upload_after(100_000, times=3)
-    with pytest.raises(TisConnectionError):
-        make(str(vcf)).execute(make_context(try_number=1))
-    assert len(tis_simulator.requests_to("submit")) == 3 and not tis_simulator.jobs.jobs
-    assert len(recorded_waits) == 2 and recorded_waits[1] > recorded_waits[0] / 2  # backs off
-    job_id = make(str(vcf)).execute(make_context(try_number=2))
-    assert list(tis_simulator.jobs.jobs) == [job_id]
 
 
 def test_a_failed_earlier_job_is_not_reused(tis_simulator, vcf):

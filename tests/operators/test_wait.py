@@ -14,7 +14,7 @@ from airflow_provider_tis.hooks.outcome import TisJobFailedError
 from airflow_provider_tis.operators import CancelJobOperator
 from airflow_provider_tis.sensors import JobStateSensor
 from airflow_provider_tis.triggers import JobStateTrigger
-from airflow_provider_tis.version_compat import AirflowSensorTimeout
+from airflow_provider_tis.version_compat import AirflowSensorTimeout, TaskDeferred
 from tests.operators.conftest import make_context
 
 PARAMS = {"refpanel": "topmed-r3", "population": "all", "password": "Pw12345"}
@@ -123,15 +123,11 @@ def test_reschedule_is_the_default_mode(tis_simulator, submit):
 
 
 def test_deferrable_defers_with_an_absolute_deadline(tis_simulator, submit):
-    from airflow_provider_tis.version_compat import AIRFLOW_V_3_0_PLUS
-
-    exceptions = "airflow.sdk.exceptions" if AIRFLOW_V_3_0_PLUS else "airflow.exceptions"
-    task_deferred = __import__(exceptions, fromlist=["TaskDeferred"]).TaskDeferred
     tis_simulator.config.run_seconds = 30
     job_id = submit()
     op = sensor(job_id, deferrable=True, timeout=600, poke_interval=5, cancel_on_kill=True)
     before = time.time()
-    with pytest.raises(task_deferred) as deferred:
+    with pytest.raises(TaskDeferred) as deferred:
         op.execute(make_context(task_id="wait"))
     trigger = deferred.value.trigger
     assert isinstance(trigger, JobStateTrigger) and deferred.value.method_name == "execute_complete"
@@ -282,55 +278,3 @@ def test_cancel_operator_reports_the_settled_state(tis_simulator, submit, logs):
     )
     assert state == "CANCELED"
     assert any(f"TIS job {job_id} is now CANCELED." in line for line in logs())
-
-
-# -- troubles while waiting ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def quick_retries(monkeypatch):
-    from airflow_provider_tis.hooks import RetryPolicy, tis
-
-    monkeypatch.setattr(
-        tis, "RetryPolicy", lambda: RetryPolicy(max_attempts=2, initial_delay=0.01, max_delay=0.02)
-    )
-
-
-def test_a_maintenance_window_while_waiting_is_waited_out(tis_simulator, submit, quick_retries, logs):
-    job_id = submit()
-    tis_simulator.maintenance = True
-    op = sensor(job_id)
-    assert op.poke(make_context(task_id="wait")) is False
-    tis_simulator.maintenance = False
-    assert run_sensor(op)["state"] == "SUCCESS"
-    assert any("will look again" in line for line in logs())
-
-
-async def test_the_trigger_waits_out_maintenance(tis_simulator, submit, quick_retries):
-    job_id = submit()
-    tis_simulator.maintenance = True
-    task = asyncio.ensure_future(first_event(make_trigger(job_id)))
-    await asyncio.sleep(0.5)
-    assert not task.done()
-    tis_simulator.maintenance = False
-    assert (await task)["status"] == "success"
-
-
-def test_a_revoked_token_fails_at_once_without_retries(tis_simulator, submit):
-    tis_simulator.config.run_seconds = 30
-    job_id = submit()
-    tis_simulator.revoke_token()
-    before = len(tis_simulator.requests_to("job"))
-    with pytest.raises(TisError, match="revoked or replaced"):
-        run_sensor(sensor(job_id))
-    assert len(tis_simulator.requests_to("job")) - before == 1
-
-
-def test_a_job_deleted_while_waiting(tis_simulator, submit):
-    tis_simulator.config.run_seconds = 30
-    job_id = submit()
-    op = sensor(job_id)
-    assert op.poke(make_context(task_id="wait")) is False
-    tis_simulator.delete_job(job_id)
-    with pytest.raises(TisJobFailedError, match="does not exist any more"):
-        op.poke(make_context(task_id="wait"))
