@@ -84,6 +84,14 @@ class TisDownloadLimitError(TisApiError):
     """400 "number of max downloads exceeded.": this file cannot be downloaded again."""
 
 
+def unexpected_answer(what: str, data: object) -> TisResponseError:
+    """The server answered JSON of the wrong shape: say what, show a little of it, and what to check."""
+    return TisResponseError(
+        f"The server sent {what}: {str(data)[:_SNIPPET_CHARS]}. Check that the connection's host is the "
+        "imputation server itself (not a proxy or login page); if it is, report this to its administrators."
+    )
+
+
 def server_message(response: requests.Response) -> str:
     """The server's ``message`` field, or a short snippet of the body when it is not JSON."""
     try:

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from enum import IntEnum
 from typing import Any
 
-from airflow_provider_tis.hooks.errors import TisResponseError
+from airflow_provider_tis.hooks.errors import TisResponseError, unexpected_answer
 from airflow_provider_tis.version_compat import mask_secret
 
 
@@ -156,7 +156,7 @@ class Job:
     @classmethod
     def from_json(cls, data: object) -> Job:
         if not isinstance(data, dict) or not isinstance(data.get("id"), str) or not data["id"]:
-            raise TisResponseError(f"The server sent a job without an id: {str(data)[:200]}")
+            raise unexpected_answer("a job without an id", data)
         job_id = data["id"]
         state_value = data.get("state")
         try:
@@ -246,7 +246,7 @@ class AppInfo:
     @classmethod
     def from_json(cls, data: object) -> AppInfo:
         if not isinstance(data, dict) or not isinstance(data.get("params"), list):
-            raise TisResponseError(f"The server sent an app description without params: {str(data)[:200]}")
+            raise unexpected_answer("an app description without params", data)
         params, options, checkboxes = [], {}, []
         refpanels: dict[str, tuple[str, ...]] = {}
         for param in data["params"]:
@@ -300,7 +300,7 @@ class ServerInfo:
     @classmethod
     def from_json(cls, data: object) -> ServerInfo:
         if not isinstance(data, dict):
-            raise TisResponseError(f"The server sent an unexpected server description: {str(data)[:200]}")
+            raise unexpected_answer("an unexpected server description", data)
         user = data.get("user") if isinstance(data.get("user"), dict) else {}
         # TIS spells it "maintenance"; upstream Cloudgene 3 has the typo "maintenace".
         maintenance = data.get("maintenance", data.get("maintenace", False))
@@ -326,7 +326,7 @@ class TokenInfo:
     @classmethod
     def from_json(cls, data: object) -> TokenInfo:
         if not isinstance(data, dict):
-            raise TisResponseError(f"The server sent an unexpected token answer: {str(data)[:200]}")
+            raise unexpected_answer("an unexpected token answer", data)
         expire = None
         if isinstance(data.get("expire"), str):
             try:

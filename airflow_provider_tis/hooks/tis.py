@@ -27,6 +27,7 @@ from airflow_provider_tis.hooks.errors import (
     TisNotFoundError,
     TisResponseError,
     error_from_response,
+    unexpected_answer,
 )
 from airflow_provider_tis.hooks.models import AppInfo, Job, OutputFile, ServerInfo, TokenInfo
 from airflow_provider_tis.hooks.retry import RETRYABLE_STATUS, RetryPolicy, retry_after_seconds
@@ -317,7 +318,7 @@ class TisHook(BaseHook):
         while True:
             data = self._get_json("/api/v2/jobs", f"list jobs (page {page})", params={"page": page})
             if not isinstance(data, dict) or not isinstance(data.get("data"), list):
-                raise TisResponseError(f"The server sent an unexpected job list: {str(data)[:200]}")
+                raise unexpected_answer("an unexpected job list", data)
             for item in data["data"]:
                 job = Job.from_json(item)
                 if job.id not in seen:  # a job submitted meanwhile shifts the pages by one
@@ -385,7 +386,7 @@ class TisHook(BaseHook):
         data = self._json(response, action)
         job_id = data.get("id") if isinstance(data, dict) else None
         if not isinstance(data, dict) or data.get("success") is not True or not isinstance(job_id, str):
-            raise TisResponseError(f"TIS did not confirm the submission: {str(data)[:200]}")
+            raise unexpected_answer("no job id for the submission", data)
         return job_id
 
     # -- downloads ------------------------------------------------------------------------------

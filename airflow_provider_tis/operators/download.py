@@ -116,7 +116,7 @@ class DownloadResultsOperator(BaseOperator):
                 self.log.info(
                     "%s is already complete at the destination; not downloading it again.", file.name
                 )
-        self._check_budgets(todo)
+        self._check_before_downloading(todo)
         sidecars = [f for f in todo if f.name.endswith(".md5")]
         for sidecar in sidecars:  # first, so the zips can be checked as they arrive
             self._download(sidecar, targets[sidecar.name], None)
@@ -155,8 +155,15 @@ class DownloadResultsOperator(BaseOperator):
     def _already_done(self, file: OutputFile, target: Any) -> bool:
         return looks_complete(target, file) or (_is_zip(file.name) and _marker(target).exists())
 
-    def _check_budgets(self, files: list[OutputFile]) -> None:
+    def _check_before_downloading(self, files: list[OutputFile]) -> None:
         for file in files:
+            if file.size is None:
+                self.log.warning(
+                    "The server lists %s with a size this provider does not understand (%r); its size is "
+                    "checked against the transfer's Content-Length instead.",
+                    file.name,
+                    file.size_text,
+                )
             if file.count == 0:
                 raise TisDownloadLimitError(
                     f"{file.name} has no downloads left on the server (10 per file); nothing was downloaded. "

@@ -44,7 +44,9 @@ def resolve_files(files: str | Sequence[str | os.PathLike[str]]) -> list[Any]:
         if glob.has_magic(text):
             matches = sorted(glob.glob(text))
             if not matches:
-                raise TisConfigError(f"The pattern {text!r} in `files` matched no file.")
+                raise TisConfigError(
+                    f"The pattern {text!r} in `files` matched no file on this worker; check the pattern."
+                )
             paths.extend(Path(m) for m in matches)
         else:
             paths.append(Path(text))
@@ -64,7 +66,7 @@ def _storage_paths(url: str) -> list[Any]:
         return [path]
     matches = sorted(path.parent.glob(path.name), key=str)
     if not matches:
-        raise TisConfigError(f"The pattern {url!r} in `files` matched no file.")
+        raise TisConfigError(f"The pattern {url!r} in `files` matched no file; check the pattern.")
     return matches
 
 
@@ -88,7 +90,9 @@ def check_input_files(paths: Sequence[Any]) -> None:
             with path.open("rb") as handle:
                 head = handle.read(_HEADER_BYTES)
         except FileNotFoundError:
-            raise TisConfigError(f"Input file {path} does not exist.") from None
+            raise TisConfigError(
+                f"Input file {path} does not exist on this worker; check the path (and that the worker sees it)."
+            ) from None
         except OSError as exc:
             raise TisConfigError(
                 f"Input file {path} cannot be read ({exc.strerror}); check its permissions."
@@ -104,7 +108,7 @@ def check_input_files(paths: Sequence[Any]) -> None:
 
 def check_bgzf_header(head: bytes, name: str) -> None:
     if not head:
-        raise TisConfigError(f"Input file {name} is empty.")
+        raise TisConfigError(f"Input file {name} is empty; write it again (bgzip, then tabix).")
     if head[:2] != b"\x1f\x8b":
         raise TisConfigError(f"Input file {name} is not gzip-compressed. Compress it with `bgzip`.")
     if head[:4] != BGZF_MAGIC or head[12:14] != b"BC":

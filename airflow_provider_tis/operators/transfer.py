@@ -6,6 +6,7 @@ import glob
 import hashlib
 import os
 import secrets
+import tempfile
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -80,8 +81,15 @@ def destination_root(destination: str, conn_id: str | None) -> Any:
         existing = root.path
         while not os.path.exists(existing):  # it is created with the first file
             existing = os.path.dirname(existing)
-        if not os.access(existing, os.W_OK):
-            raise TisConfigError(f"Destination {destination!r} is not writable by this worker ({existing}).")
+        try:  # a real write: os.access says yes to root even where nothing can be written
+            fd, probe = tempfile.mkstemp(dir=existing, prefix=".tis-write-check-")
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise TisConfigError(
+                f"Destination {destination!r} is not writable by this worker ({existing}: {exc.strerror}). "
+                "Choose a folder the worker's user can write to, or fix its permissions."
+            ) from None
     return root
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import threading
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 ROUTES = ("server", "app", "verify", "jobs", "job", "status", "cancel", "restart", "submit", "share", "store")
 
@@ -51,6 +54,7 @@ class Faults:
         self._download_drops: deque[int] = deque()
         self._submit_drops = 0
         self._upload_drops: deque[int] = deque()
+        self._rewrites: dict[str, deque[Callable[[Any], tuple[bytes, str]]]] = defaultdict(deque)
 
     @staticmethod
     def _check(route: str) -> None:
@@ -74,6 +78,13 @@ class Faults:
             queue = self._errors[route]
             queue.extend(_Error(status, retry_after, message) for _ in range(times))
             queue[len(queue) - times].skip = after
+
+    def rewrite(self, route: str, change: Callable[[Any], tuple[bytes, str]], times: int = 1) -> None:
+        """Replace the next ``times`` successful JSON answers on ``route``: ``change`` gets the parsed
+        JSON and returns the body and content type to send instead (a broken or surprising server)."""
+        self._check(route)
+        with self._lock:
+            self._rewrites[route].extend([change] * times)
 
     def slow(self, route: str, seconds: float, times: int | None = None, *, after: int = 0) -> None:
         """Delay answers on ``route`` by ``seconds`` (the next ``times`` requests, or all), once ``after``
@@ -103,6 +114,7 @@ class Faults:
             self._delays.clear()
             self._download_drops.clear()
             self._upload_drops.clear()
+            self._rewrites.clear()
             self._submit_drops = 0
 
     # -- used by the server -------------------------------------------------------------------
@@ -131,6 +143,11 @@ class Faults:
                 if times - 1 <= 0:
                     del self._delays[route]
             return float(seconds or 0)
+
+    def take_rewrite(self, route: str) -> Callable[[Any], tuple[bytes, str]] | None:
+        with self._lock:
+            queue = self._rewrites.get(route)
+            return queue.popleft() if queue else None
 
     def take_download_drop(self) -> int | None:
         with self._lock:

@@ -50,6 +50,11 @@ class SimHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _json(self, data: Any, status: int = 200) -> None:
+        entry = getattr(self, "_entry", None)
+        change = self.sim.faults.take_rewrite(entry[1]) if entry and status < 300 else None
+        if change is not None:
+            self._send(status, *change(data))
+            return
         self._send(status, json.dumps(data).encode())
 
     def _drain(self) -> None:
