@@ -334,7 +334,7 @@ def test_submit_without_success_flag_is_an_error(hook, tmp_path):
     vcf.write_bytes(b"x")
     with requests_mock.Mocker() as mock:
         mock.post(f"{API}/jobs/submit/imputationserver2", json={"success": False, "message": "?"})
-        with pytest.raises(TisResponseError, match="did not confirm"):
+        with pytest.raises(TisResponseError, match="no job id for the submission"):
             hook.submit_job([vcf], {})
 
 
