@@ -4,8 +4,10 @@ Point it at your data with the run's config (or change the params below):
 
     airflow dags trigger tis_imputation --conf '{"vcfs": "/data/study/chr*.vcf.gz", "results": "/data/tis"}'
 
-It needs a connection ``tis_default`` (type ``tis``: server URL and API token). Offline, ``make demo``
-runs it against the bundled simulator.
+It needs a connection ``tis_default`` (type ``tis``: server URL and API token) and the password for the
+result zips in the Variable ``tis_zip_password`` (``airflow variables set tis_zip_password '...'``; a
+Variable whose name contains "password" is masked in logs and the UI). Offline, ``make demo`` runs it
+against the bundled simulator.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from airflow_provider_tis.sensors import JobStateSensor
 POLL_SECONDS = float(os.environ.get("TIS_EXAMPLE_POLL_SECONDS", 300))
 RETRY_SECONDS = float(os.environ.get("TIS_EXAMPLE_RETRY_SECONDS", 600))
 DEFERRABLE = os.environ.get("TIS_EXAMPLE_DEFERRABLE", "false").lower() == "true"
+ZIP_PASSWORD = "{{ var.value.tis_zip_password }}"  # rendered when the task runs, never stored in the DAG
 
 with DAG(
     dag_id="tis_imputation",
@@ -47,6 +50,7 @@ with DAG(
         refpanel="{{ params.refpanel }}",
         population="{{ params.population }}",
         build="hg19",
+        password=ZIP_PASSWORD,
         capacity_poll_interval=POLL_SECONDS,
     )
 
@@ -60,11 +64,14 @@ with DAG(
         deferrable=DEFERRABLE,
     )
 
-    # One folder per job. Files already downloaded are skipped on a retry: each file allows 10 downloads.
+    # One folder per job, with the zips unpacked. Files already downloaded are skipped on a retry: each
+    # file allows 10 downloads.
     download = DownloadResultsOperator(
         task_id="download",
         job_id=submit.output,
         destination="{{ params.results }}/{{ ti.xcom_pull(task_ids='submit') }}",
+        extract=True,
+        password=ZIP_PASSWORD,
     )
 
     submit >> wait >> download

@@ -67,8 +67,8 @@ class SubmitImputationOperator(BaseOperator):
     :param r2_filter: drop imputed variants below this r2: 0, 0.001, 0.1, 0.2 or 0.3.
     :param aes_encryption: encrypt the result zips with AES-256 instead of ZipCrypto.
     :param meta: also create meta-imputation files.
-    :param password: password of the result zips (not templated; masked in logs). Without it the server
-        makes one and mails it to you.
+    :param password: password of the result zips (templated, e.g. ``"{{ var.value.tis_zip_password }}"``;
+        masked in logs and rendered fields). Without it the server makes one and mails it to you.
     :param job_name: name of the job on the server; default: unique per dag, run, task and map index.
     :param app: app id; default: the connection's ``app`` extra (``imputationserver2``).
     :param tis_conn_id: Airflow connection id of type ``tis``.
@@ -86,6 +86,7 @@ class SubmitImputationOperator(BaseOperator):
         "r2_filter",
         "job_name",
         "app",
+        "password",
     )
     operator_extra_links = (TisJobLink(),)
     ui_color = "#d6eaf8"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ from airflow_provider_tis.testing.sandbox import AirflowSandbox
 
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
 PARAMS = {"refpanel": "topmed-r3", "population": "all"}
+ZIP_PASSWORD = "Zip-Secret_4711"  # the example DAG reads it from the Variable tis_zip_password
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +37,12 @@ def inputs(tmp_path) -> Path:
 
 
 def run(sandbox, sim, inputs, results, dag_id="tis_imputation", conf=None, connection_env=True, **env):
-    environment = {"TIS_EXAMPLE_POLL_SECONDS": "0.5", "TIS_EXAMPLE_RETRY_SECONDS": "1", **env}
+    environment = {
+        "TIS_EXAMPLE_POLL_SECONDS": "0.5",
+        "TIS_EXAMPLE_RETRY_SECONDS": "1",
+        "AIRFLOW_VAR_TIS_ZIP_PASSWORD": ZIP_PASSWORD,
+        **env,
+    }
     if connection_env:
         environment["AIRFLOW_CONN_TIS_DEFAULT"] = sim.connection_json()
     conf = {"vcfs": str(inputs / "*.vcf.gz"), "results": str(results), **(conf or {})}
@@ -75,6 +82,10 @@ def test_success_with_a_connection_added_by_the_cli(sandbox, inputs, tmp_path):
             [
                 "chr_20.zip",
                 "chr_21.zip",
+                "chr20.dose.vcf.gz",  # unpacked with the zip password
+                "chr20.info",
+                "chr21.dose.vcf.gz",
+                "chr21.info",
                 "qc_report.txt",
                 "quality-control.html",
                 "statistics/summary.txt",
@@ -196,3 +207,48 @@ def test_batches_example_maps_one_job_per_batch(sandbox, inputs, tmp_path):
         ]
         assert (tmp_path / "results" / "batch-0" / "chr_21.zip").exists()
         assert (tmp_path / "results" / "batch-1" / "chr_22.zip").exists()
+
+
+def test_no_secret_reaches_logs_xcom_rendered_fields_or_the_wrong_host(sandbox, inputs, tmp_path):
+    with TisSimulator(run_seconds=1, export_seconds=0.2) as sim:
+        code, output = run(sandbox, sim, inputs, tmp_path / "results")
+        assert code == 0, output[-4000:]
+        (job_id,) = sim.jobs.jobs
+        assert (tmp_path / "results" / job_id / "chr20.dose.vcf.gz").exists()  # the password was used
+        secrets = {"API token": sim.token, "zip password": ZIP_PASSWORD}
+
+        places = {"console": output}
+        log_files = [p for p in (sandbox.home / "logs").rglob("*") if p.is_file()]
+        places |= {str(p): p.read_text(errors="replace") for p in log_files}
+        database = dump_database(sandbox.home / "airflow.db")
+        places |= database
+        hits = [
+            (what, place)
+            for what, secret in secrets.items()
+            for place, text in places.items()
+            if secret in text
+        ]
+        assert hits == []
+        # the search looked where the secrets would be: task logs, XComs and the rendered password fields
+        assert any("Downloaded chr_20.zip" in text for text in places.values())
+        assert any(job_id in text for place, text in database.items() if place.startswith("xcom"))
+        rendered = "".join(t for p, t in database.items() if p.startswith("rendered_task_instance_fields"))
+        assert "password" in rendered and "***" in rendered
+
+        with_token = sim.token_seen(sim.token)
+        assert with_token and {r.server for r in with_token} == {"api"}
+        assert not {r.route for r in with_token} & {"share", "store"}
+        assert sim.requests_to("share") and sim.requests_to("store")
+
+
+def dump_database(path: Path) -> dict[str, str]:
+    """Every row of every table of the Airflow database as text, keyed by ``table#rowid``."""
+    rows = {}
+    with sqlite3.connect(path) as db:
+        tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            for number, row in enumerate(db.execute(f'SELECT * FROM "{table}"')):
+                rows[f"{table}#{number}"] = " ".join(
+                    v.decode(errors="replace") if isinstance(v, bytes) else str(v) for v in row
+                )
+    return rows
