@@ -35,6 +35,7 @@ def main() -> int:
                 "AIRFLOW_CONN_TIS_DEFAULT": sim.connection_json(),
                 "TIS_EXAMPLE_POLL_SECONDS": "1",
                 "TIS_EXAMPLE_RETRY_SECONDS": "2",
+                "AIRFLOW_VAR_TIS_ZIP_PASSWORD": "demo-zip-password",  # the example reads this Variable
             },
         )
         print("Migrating a throwaway Airflow database (SQLite)...")

@@ -237,3 +237,10 @@ def test_tls_verification_off_is_warned_about_once(tis_simulator, monkeypatch, l
     monkeypatch.setenv("AIRFLOW_CONN_TIS_DEFAULT", tis_simulator.connection_json())
     TisHook().get_server()
     assert TisHook().session.verify is True  # on unless turned off
+
+
+def test_the_readme_troubleshooting_table_lists_every_case():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Troubleshooting", 1)[1].split("\n## ", 1)[0]
+    rows = {line.split("|")[1].strip() for line in section.splitlines() if line.startswith("| ")}
+    assert set(CASES) <= rows, sorted(set(CASES) - rows)
