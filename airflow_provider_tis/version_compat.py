@@ -17,6 +17,8 @@ AIRFLOW_V_3_1_PLUS = _AIRFLOW_VERSION >= Version("3.1.0")
 
 if AIRFLOW_V_3_0_PLUS:
     from airflow.sdk import (
+        Asset,
+        AssetAlias,
         BaseOperator,
         BaseOperatorLink,
         BaseSensorOperator,
@@ -25,6 +27,8 @@ if AIRFLOW_V_3_0_PLUS:
     )
     from airflow.sdk.execution_time.xcom import XCom
 else:  # Airflow 2.10 / 2.11
+    from airflow.datasets import Dataset as Asset  # type: ignore[no-redef]
+    from airflow.datasets import DatasetAlias as AssetAlias  # type: ignore[no-redef]
     from airflow.io.path import ObjectStoragePath  # type: ignore[no-redef]
     from airflow.models.baseoperator import BaseOperator  # type: ignore[no-redef]
     from airflow.models.baseoperatorlink import BaseOperatorLink  # type: ignore[no-redef]

@@ -72,6 +72,9 @@ with DAG(
         destination="{{ params.results }}/{{ ti.xcom_pull(task_ids='submit') }}",
         extract=True,
         password=ZIP_PASSWORD,
+        # Each run points the asset alias "tis_results" at its folder: a DAG with
+        # schedule=[AssetAlias("tis_results")] runs whenever new results land.
+        emit_asset=True,
     )
 
     submit >> wait >> download

@@ -160,7 +160,7 @@ class Job:
         job_id = data["id"]
         state_value = data.get("state")
         try:
-            state = JobState(state_value)
+            state = JobState(_int(state_value, 0))  # 0 is no state: reported below
         except ValueError:
             raise TisResponseError(
                 f"The server reported state {state_value!r} for job {job_id}, which this version of "
@@ -194,7 +194,7 @@ def _parse_step(data: dict[str, Any]) -> Step:
         if not isinstance(item, dict):
             continue
         try:
-            kind = MessageType(item.get("type"))
+            kind = MessageType(_int(item.get("type"), -1))
         except ValueError:
             kind = MessageType.OK
         text = _str(item.get("message"))
@@ -301,7 +301,7 @@ class ServerInfo:
     def from_json(cls, data: object) -> ServerInfo:
         if not isinstance(data, dict):
             raise unexpected_answer("an unexpected server description", data)
-        user = data.get("user") if isinstance(data.get("user"), dict) else {}
+        user: dict[str, Any] = data["user"] if isinstance(data.get("user"), dict) else {}
         # TIS spells it "maintenance"; upstream Cloudgene 3 has the typo "maintenace".
         maintenance = data.get("maintenance", data.get("maintenace", False))
         message = data.get("maintenanceMessage", data.get("maintenaceMessage"))

@@ -13,6 +13,7 @@ from airflow_provider_tis.hooks.models import JobState
 from airflow_provider_tis.hooks.outcome import TisJobFailedError, failure_message
 from airflow_provider_tis.hooks.tis import TisHook
 from airflow_provider_tis.operators.extract import extract_zip
+from airflow_provider_tis.operators.lineage import operator_lineage, results_asset
 from airflow_provider_tis.operators.transfer import (
     TisTransferError,
     destination_root,
@@ -20,7 +21,7 @@ from airflow_provider_tis.operators.transfer import (
     looks_complete,
     safe_relative_name,
 )
-from airflow_provider_tis.version_compat import BaseOperator, mask_secret
+from airflow_provider_tis.version_compat import AssetAlias, BaseOperator, mask_secret
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -54,6 +55,10 @@ class DownloadResultsOperator(BaseOperator):
     :param extract: unpack each ``chr_<N>.zip`` into the destination (needs ``password``).
     :param password: the results' zip password (templated; masked in logs and rendered fields).
     :param keep_archives: keep the zips after unpacking them.
+    :param emit_asset: declare the destination as an outlet, so DAGs can be scheduled on new results: an
+        ``Asset`` with the destination's URI, or, when the destination is templated, an ``AssetAlias``
+        (named ``asset_alias``) that each run points at the folder it wrote.
+    :param asset_alias: name of that alias; schedule a DAG on ``AssetAlias("tis_results")`` to follow it.
     """
 
     template_fields: Sequence[str] = (
@@ -80,6 +85,8 @@ class DownloadResultsOperator(BaseOperator):
         extract: bool = False,
         password: str | None = None,
         keep_archives: bool = True,
+        emit_asset: bool = False,
+        asset_alias: str = "tis_results",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -94,6 +101,12 @@ class DownloadResultsOperator(BaseOperator):
         self.extract = extract
         self.password = password
         self.keep_archives = keep_archives
+        self.emit_asset = emit_asset
+        self.asset_alias = asset_alias
+        if emit_asset:
+            templated = "{{" in str(destination) or "{%" in str(destination)
+            outlet = AssetAlias(name=asset_alias) if templated else results_asset(destination)
+            self.outlets = [*self.outlets, outlet]
 
     @cached_property
     def hook(self) -> TisHook:
@@ -124,9 +137,19 @@ class DownloadResultsOperator(BaseOperator):
             f.name.removesuffix(".md5"): _read_md5(targets[f.name]) for f in files if f.name.endswith(".md5")
         }
         checksums = {name: digest for name, digest in checksums.items() if digest}
-        written = self._download_all([f for f in todo if f not in sidecars], targets, checksums)
+        unpacked = self._download_all([f for f in todo if f not in sidecars], targets, checksums)
         removed = self.extract and not self.keep_archives
-        return [str(targets[f.name]) for f in files if not (removed and _is_zip(f.name))] + written
+        written = [targets[f.name] for f in files if not (removed and _is_zip(f.name))] + unpacked
+        if self.emit_asset and any(isinstance(o, AssetAlias) for o in self.outlets):
+            context["outlet_events"][AssetAlias(name=self.asset_alias)].add(results_asset(self.destination))
+        self._lineage = (written, job.id)
+        return [str(path) for path in written]
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: the files written at the destination are the outputs; the TIS job id is an
+        external query run facet."""
+        written, job_id = self._lineage
+        return operator_lineage(outputs=written, job_id=job_id, server=self.hook.settings.base_url)
 
     def _selected_files(self, job: Job) -> list[OutputFile]:
         if job.state is JobState.RETIRED:
@@ -175,7 +198,7 @@ class DownloadResultsOperator(BaseOperator):
 
     def _download_all(
         self, files: list[OutputFile], targets: dict[str, Any], checksums: dict[str, str]
-    ) -> list[str]:
+    ) -> list[Any]:
         with ThreadPoolExecutor(max_workers=self.max_parallel, thread_name_prefix="tis-download") as pool:
             futures = [pool.submit(self._download, f, targets[f.name], checksums.get(f.name)) for f in files]
             done, pending = wait(futures, return_when=FIRST_EXCEPTION)
@@ -185,7 +208,7 @@ class DownloadResultsOperator(BaseOperator):
                 future.result()  # raises the first failure
         return [path for future in futures for path in future.result()]
 
-    def _download(self, file: OutputFile, target: Any, expected_md5: str | None) -> list[str]:
+    def _download(self, file: OutputFile, target: Any, expected_md5: str | None) -> list[Any]:
         fetched = fetch(self.hook, file, target, self.log, md5=expected_md5 is not None)
         if expected_md5 is not None and fetched.md5 != expected_md5:
             fetched.partial.discard()
@@ -205,7 +228,7 @@ class DownloadResultsOperator(BaseOperator):
         if not self.keep_archives:
             _marker(target).write_bytes(b"")  # lets a retry know the zip was unpacked, not lost
             target.unlink()
-        return [str(m) for m in members]
+        return members
 
 
 def _is_zip(name: str) -> bool:

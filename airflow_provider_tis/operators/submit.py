@@ -21,6 +21,7 @@ from airflow_provider_tis.operators.inputs import (
     default_job_name,
     resolve_files,
 )
+from airflow_provider_tis.operators.lineage import operator_lineage
 from airflow_provider_tis.operators.transfer import ProgressLog
 from airflow_provider_tis.version_compat import BaseOperator, BaseOperatorLink, XCom, mask_secret
 
@@ -161,7 +162,13 @@ class SubmitImputationOperator(BaseOperator):
             else:
                 self.log.info("Submitted TIS job %s (%s).", job_id, job_name)
         context["ti"].xcom_push(key="job_url", value=self.hook.job_url(job_id))
+        self._lineage = (paths, job_id)
         return job_id
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: the uploaded VCFs are the inputs; the TIS job id is an external query run facet."""
+        paths, job_id = self._lineage
+        return operator_lineage(inputs=paths, job_id=job_id, server=self.hook.settings.base_url)
 
     def _pause_after_failed_upload(self, exc: TisError, failures: int) -> None:
         retry_after = exc.retry_after if isinstance(exc, TisApiError) else None

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_tis.testing.outputs import write_outputs
+from airflow_provider_tis.testing.outputs import md5_of, write_outputs
 from airflow_provider_tis.testing.vcf import VcfError, VcfSummary, inspect_vcf
 
 if TYPE_CHECKING:
@@ -274,8 +274,7 @@ class JobTable:
     def _add_file(self, job: SimJob, name: str, path: Path) -> None:
         size = path.stat().st_size
         digest = hashlib.sha256(f"{name}{size}{secrets.randbelow(100000)}".encode()).hexdigest()
-        with path.open("rb") as handle:
-            etag = hashlib.file_digest(handle, "md5").hexdigest()
+        etag = md5_of(path)
         sim_file = SimFile(name, path, digest, size, etag, job.id, self.config.download_limit)
         job.files.append(sim_file)
         self.downloads[digest] = sim_file

@@ -6,7 +6,10 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    from io import BufferedIOBase
 
 _CHUNK = 1 << 20
 _DISPOSITION = re.compile(r'(\w+)="([^"]*)"')
@@ -31,7 +34,9 @@ def boundary_of(content_type: str) -> bytes:
     return match.group(1).encode()
 
 
-def read_multipart(stream: BinaryIO, length: int, boundary: bytes, upload_dir: Path | None) -> FormData:
+def read_multipart(
+    stream: BinaryIO | BufferedIOBase, length: int, boundary: bytes, upload_dir: Path | None
+) -> FormData:
     """Read exactly ``length`` bytes of a multipart body, saving file parts under ``upload_dir``.
 
     A file is saved under its base name, so two uploads with the same name overwrite each other,

@@ -56,8 +56,7 @@ def write_outputs(
             write_encrypted_zip(out, entries, password, aes=aes, padding=padding)
         written.append((zip_path.name, zip_path))
         if md5:
-            with zip_path.open("rb") as handle:
-                digest = hashlib.file_digest(handle, "md5").hexdigest()
+            digest = md5_of(zip_path)
             put(f"chr_{chrom}.zip.md5", f"{digest}  chr_{chrom}.zip\n".encode())
     if qc:
         put(
@@ -72,3 +71,12 @@ def write_outputs(
             b"#Chunk\tSNPs (#)\tReference Overlap (%)\tLow Sample Call Rates (#)\n",
         )
     return written
+
+
+def md5_of(path: Path) -> str:
+    """MD5 of a file, read in 1 MiB blocks (``hashlib.file_digest`` needs Python 3.11)."""
+    digest = hashlib.md5()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()

@@ -87,21 +87,30 @@ class ApiHandler(SimHandler):
 
     # -- auth ---------------------------------------------------------------------------------
 
-    def _username(self, *, required: bool = True) -> str | None:
-        token = self.headers.get("X-Auth-Token")
-        claims = decode_jwt(token, self.sim.secret, now=self.sim.jobs.now()) if token else None
-        if claims is None:
-            if required:
-                self._drain()
-                raise HttpError(401)
-            return None
-        username = claims.get("username")
-        if self.sim.users.get(username) != claims.get("api_hash"):
-            if required:
-                self._drain()
-                raise HttpError(403)  # revoked, or superseded by a newer token
+    def _username(self) -> str:
+        """The token's user; 401 without a valid token, 403 for a revoked or superseded one."""
+        username = self._token_user()
+        if username is None:
+            self._drain()
+            raise HttpError(401)
+        if self.sim.users.get(username) != self._claims.get("api_hash"):
+            self._drain()
+            raise HttpError(403)  # revoked, or superseded by a newer token
+        return username
+
+    def _optional_username(self) -> str | None:
+        """The token's user if a valid token came with the request (anonymous routes)."""
+        username = self._token_user()
+        if username is None or self.sim.users.get(username) != self._claims.get("api_hash"):
             return None
         return username
+
+    def _token_user(self) -> str | None:
+        token = self.headers.get("X-Auth-Token")
+        claims = decode_jwt(token, self.sim.secret, now=self.sim.jobs.now()) if token else None
+        self._claims: dict[str, Any] = claims or {}
+        username = self._claims.get("username")
+        return username if isinstance(username, str) else None
 
     def _maintenance(self) -> None:
         if self.sim.maintenance:
@@ -119,7 +128,7 @@ class ApiHandler(SimHandler):
     # -- routes -------------------------------------------------------------------------------
 
     def _route_server(self, extra: dict[str, Any]) -> None:
-        username = self._username(required=False)
+        username = self._optional_username()
         profile = self.sim.profile
         data: dict[str, Any] = {
             "name": profile.server_name,
@@ -139,7 +148,7 @@ class ApiHandler(SimHandler):
         self._json(data)
 
     def _route_app(self, extra: dict[str, Any], app: str) -> None:
-        username = self._username(required=False)
+        username = self._optional_username()
         self._maintenance()
         if username is None or app.split("@")[0] != self.sim.profile.app_id:
             raise HttpError(404, f"Application {app} not found or the request requires user authentication.")
@@ -150,7 +159,7 @@ class ApiHandler(SimHandler):
         form = parse_qs(self.rfile.read(length).decode()) if length else {}
         token = (form.get("token") or [""])[0]
         claims = decode_jwt(token, self.sim.secret, now=self.sim.jobs.now()) if token else None
-        if claims is None or self.sim.users.get(claims.get("username")) != claims.get("api_hash"):
+        if claims is None or self.sim.users.get(str(claims.get("username"))) != claims.get("api_hash"):
             self._json({"valid": False, "message": "Invalid API Token."})
             return
         expire = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(claims["exp"]))

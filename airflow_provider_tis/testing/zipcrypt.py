@@ -66,7 +66,7 @@ def write_encrypted_zip(
 
     :param padding: bytes of an extra stored, unencrypted entry ``padding.bin`` (makes big test files cheaply).
     """
-    central = []
+    central: list[bytes] = []
     offset = 0
     secret = password.encode()
     if padding:

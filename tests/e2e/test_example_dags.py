@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -252,3 +253,37 @@ def dump_database(path: Path) -> dict[str, str]:
                     v.decode(errors="replace") if isinstance(v, bytes) else str(v) for v in row
                 )
     return rows
+
+
+def test_a_run_emits_lineage_and_points_the_results_alias_at_its_folder(sandbox, inputs, tmp_path):
+    events_file = tmp_path / "openlineage.jsonl"
+    transport = {"type": "file", "log_file_path": str(events_file), "append": True}
+    with TisSimulator(run_seconds=1, export_seconds=0.2) as sim:
+        code, output = run(
+            sandbox, sim, inputs, tmp_path / "results", AIRFLOW__OPENLINEAGE__TRANSPORT=json.dumps(transport)
+        )
+        assert code == 0, output[-4000:]
+        (job_id,) = sim.jobs.jobs
+    events = [json.loads(line) for line in events_file.read_text().splitlines()]
+    done = {e["job"]["name"].rsplit(".", 1)[-1]: e for e in events if e["eventType"] == "COMPLETE"}
+
+    def datasets(event, kind):
+        return {(d["namespace"], d["name"]) for d in event.get(kind, [])}
+
+    assert datasets(done["submit"], "inputs") == {
+        ("file", str(inputs / f"chr{c}.vcf.gz")) for c in ("20", "21")
+    }
+    folder = tmp_path / "results" / job_id
+    assert {("file", str(folder / "chr_20.zip")), ("file", str(folder / "chr20.dose.vcf.gz"))} <= datasets(
+        done["download"], "outputs"
+    )
+    for task in ("submit", "download"):
+        facet = done[task]["run"]["facets"]["externalQuery"]
+        assert (facet["externalQueryId"], facet["source"]) == (job_id, sim.url)
+
+    with sqlite3.connect(sandbox.home / "airflow.db") as db:
+        uris = [
+            uri for (uri,) in db.execute("SELECT a.uri FROM asset_event e JOIN asset a ON a.id = e.asset_id")
+        ]
+        aliases = [name for (name,) in db.execute("SELECT name FROM asset_alias")]
+    assert f"file://{folder}" in uris and "tis_results" in aliases
