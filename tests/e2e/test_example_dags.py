@@ -287,3 +287,35 @@ def test_a_run_emits_lineage_and_points_the_results_alias_at_its_folder(sandbox,
         ]
         aliases = [name for (name,) in db.execute("SELECT name FROM asset_alias")]
     assert f"file://{folder}" in uris and "tis_results" in aliases
+
+
+def test_michigan_example_against_the_michigan_profile(sandbox, inputs, tmp_path):
+    with TisSimulator(profile="michigan", run_seconds=1, export_seconds=0.2) as sim:
+        code, output = run(
+            sandbox,
+            sim,
+            inputs,
+            tmp_path / "results",
+            dag_id="michigan_imputation",
+            connection_env=False,
+            AIRFLOW_CONN_MICHIGAN_DEFAULT=sim.connection_json(app="imputationserver2"),
+        )
+        assert code == 0, output[-4000:]
+        (submitted,) = sim.requests_to("submit")
+        assert (
+            submitted.fields["refpanel"] == "apps@hrc-r1.1@2.0.0" and submitted.fields["population"] == "eur"
+        )
+        assert submitted.fields["r2Filter"] == "0.3" and submitted.fields["phasing"] == "eagle"
+        (folder,) = (tmp_path / "results").iterdir()
+        got = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+        assert got == sorted(
+            [
+                "chr_20.zip",
+                "chr_21.zip",
+                "qc_report.txt",
+                "statistics/summary.txt",
+                "statistics/snps-excluded.txt",
+                "statistics/chunks-excluded.txt",
+            ]
+        )
+        assert "JobStateTrigger" in output

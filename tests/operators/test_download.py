@@ -11,6 +11,7 @@ from airflow_provider_tis.hooks import TisConfigError, TisDownloadLimitError, Ti
 from airflow_provider_tis.hooks.outcome import TisJobFailedError
 from airflow_provider_tis.operators import DownloadResultsOperator
 from airflow_provider_tis.operators.transfer import TisTransferError, safe_relative_name
+from airflow_provider_tis.version_compat import ObjectStoragePath
 from tests.operators.conftest import make_context
 
 PARAMS = {"refpanel": "topmed-r3", "population": "all", "password": "Pw12345"}
@@ -124,7 +125,7 @@ def test_downloads_run_in_parallel_up_to_max_parallel(tis_simulator, finished_jo
 def test_each_file_gets_a_progress_line(tis_simulator, finished_job, tmp_path, logs):
     download(finished_job, tmp_path)
     for name in ALL_FILES:
-        assert any(line.startswith(f"{name}: 100%") and "MB/s" in line for line in logs())
+        assert any(f"{name}: 100%" in line and "MB/s" in line for line in logs())
 
 
 def test_local_files_are_private(tis_simulator, finished_job, tmp_path):
@@ -173,11 +174,9 @@ def test_extraction_with_a_wrong_password_or_a_damaged_zip(tis_simulator, finish
 
 def test_memory_destination(tis_simulator, finished_job, memory_fs):
     written = download(finished_job, "memory://results/run-1", include=["statistics/*"])
-    assert written == [
-        "memory://results/run-1/statistics/summary.txt",
-        "memory://results/run-1/statistics/snps-excluded.txt",
-        "memory://results/run-1/statistics/chunks-excluded.txt",
-    ]
+    names = ("summary.txt", "snps-excluded.txt", "chunks-excluded.txt")
+    # str() of a memory:// path has two slashes on Airflow 3 and three on 2.10
+    assert written == [str(ObjectStoragePath(f"memory://results/run-1/statistics/{n}")) for n in names]
     assert memory_fs.cat("/results/run-1/statistics/summary.txt").startswith(b"Statistics")
     assert not [p for p in memory_fs.find("/results") if p.endswith(".part")]
 

@@ -137,7 +137,7 @@ def test_warnings_for_insecure_settings_are_logged_once(set_connection, logs):
 def test_local_http_does_not_warn(set_connection, logs):
     set_connection("tis_local", host="http://127.0.0.1:8765", password=make_token())
     TisHook("tis_local").settings  # noqa: B018
-    assert logs() == []
+    assert not [line for line in logs() if "http" in line.lower() or "warning" in line.lower()]
 
 
 def test_settings_repr_hides_the_token(set_connection):
