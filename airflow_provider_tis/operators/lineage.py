@@ -24,7 +24,8 @@ def dataset_name(path: Any) -> tuple[str, str]:
         return "file", str(Path(path).absolute())
     if path.protocol in ("file", "local", ""):
         return "file", "/" + path.key
-    return path.namespace, path.key
+    bucket = path.bucket.rsplit("@", 1)[-1]  # Airflow 2.10 keeps a connection id (conn@bucket) in it
+    return f"{path.protocol}://{bucket}", path.key
 
 
 def results_asset(destination: str) -> Any:

@@ -14,6 +14,7 @@ import requests
 from airflow_provider_tis.hooks import TisHook
 from airflow_provider_tis.testing import TisSimulator, write_vcf
 from airflow_provider_tis.testing.sandbox import AirflowSandbox
+from airflow_provider_tis.version_compat import AIRFLOW_V_3_0_PLUS
 
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
 PARAMS = {"refpanel": "topmed-r3", "population": "all"}
@@ -281,11 +282,11 @@ def test_a_run_emits_lineage_and_points_the_results_alias_at_its_folder(sandbox,
         facet = done[task]["run"]["facets"]["externalQuery"]
         assert (facet["externalQueryId"], facet["source"]) == (job_id, sim.url)
 
+    kind = "asset" if AIRFLOW_V_3_0_PLUS else "dataset"  # Airflow 2.10 calls assets datasets
     with sqlite3.connect(sandbox.home / "airflow.db") as db:
-        uris = [
-            uri for (uri,) in db.execute("SELECT a.uri FROM asset_event e JOIN asset a ON a.id = e.asset_id")
-        ]
-        aliases = [name for (name,) in db.execute("SELECT name FROM asset_alias")]
+        events = f"SELECT a.uri FROM {kind}_event e JOIN {kind} a ON a.id = e.{kind}_id"
+        uris = [uri for (uri,) in db.execute(events)]
+        aliases = [name for (name,) in db.execute(f"SELECT name FROM {kind}_alias")]
     assert f"file://{folder}" in uris and "tis_results" in aliases
 
 
