@@ -1,12 +1,18 @@
-# make test : create .venv if missing, install the provider with its test extra, run ruff and pytest.
-# make demo : run the example DAG end to end against the local TIS simulator.
-# make bench: upload/download speed and memory against curl, on loopback (prints a table).
+# make test     : .venv with the newest Airflow; ruff, mypy and the whole test suite.
+# make test-all : what CI runs: make test, the whole suite on Airflow 2.10 (oldest supported), and the
+#                 unit, simulator and hook tests on Python 3.10 and 3.13.
+# make dist     : wheel and sdist in dist/.
+# make demo     : run the example DAG end to end against the local TIS simulator.
+# make bench    : upload/download speed and memory against curl, on loopback (prints a table).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+AIRFLOW2 ?= 2.10.5
+# pyenv's interpreter of a minor version (e.g. 3.13), else one on PATH
+python_for = $(or $(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/$(1).*/bin/python3))),$(shell command -v python$(1)))
 
-.PHONY: install test lint demo bench clean
+.PHONY: install test test-all test-airflow2 lint typecheck dist demo bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +28,34 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: lint typecheck
 	$(BIN)/python -m pytest
+
+test-all: test test-airflow2 test-python3.10 test-python3.13
+
+.venv-airflow2/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/uv venv --quiet --allow-existing --python $(PYTHON) .venv-airflow2
+	$(BIN)/uv pip install --quiet --python .venv-airflow2/bin/python \
+		"apache-airflow==$(AIRFLOW2)" "universal-pathlib<0.3" -e ".[test]"
+	touch $@
+
+test-airflow2: .venv-airflow2/.installed
+	.venv-airflow2/bin/python -m pytest
+
+.venv-py%/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/uv venv --quiet --allow-existing --python $(call python_for,$*) .venv-py$*
+	$(BIN)/uv pip install --quiet --python .venv-py$*/bin/python -e ".[test]"
+	touch $@
+
+test-python%: .venv-py%/.installed
+	.venv-py$*/bin/python -m pytest tests/unit tests/simulator tests/integration
+
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/uv build --quiet --out-dir dist
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
@@ -32,4 +64,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/transfers.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) .venv-airflow2 .venv-py* build dist *.egg-info

@@ -1,12 +1,14 @@
 """Provider metadata read by Airflow's ProvidersManager through the ``apache_airflow_provider`` entry point.
 
-Kept free of imports: Airflow >= 3.2 builds the connection form from this dict without importing the hook,
+Kept free of imports (but the version string): Airflow >= 3.2 builds the connection form from this dict without importing the hook,
 and the hook's legacy form methods (Airflow < 3.2) are derived from the same dict.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from airflow_provider_tis import __version__
 
 CONNECTION_FIELDS: dict[str, dict[str, Any]] = {
     "verify": {
@@ -44,6 +46,7 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
 def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-tis",
+        "versions": [__version__],
         "name": "TOPMed Imputation Server",
         "description": "Run genotype imputation on the TOPMed and Michigan Imputation Servers "
         "(Cloudgene 3 API) from Airflow.",
