@@ -2,6 +2,7 @@
 # make test-all : what CI runs: make test, the whole suite on Airflow 2.10 (oldest supported), and the
 #                 unit, simulator and hook tests on Python 3.10 and 3.13.
 # make dist     : wheel and sdist in dist/.
+# make docs     : regenerate README's parameter reference from the docstrings.
 # make demo     : run the example DAG end to end against the local TIS simulator.
 # make bench    : upload/download speed and memory against curl, on loopback (prints a table).
 PYTHON ?= python3
@@ -12,7 +13,7 @@ AIRFLOW2 ?= 2.10.5
 # pyenv's interpreter of a minor version (e.g. 3.13), else one on PATH
 python_for = $(or $(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/$(1).*/bin/python3))),$(shell command -v python$(1)))
 
-.PHONY: install test test-all test-airflow2 lint typecheck dist demo bench clean
+.PHONY: install test test-all test-airflow2 lint typecheck dist docs demo bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +57,9 @@ test-python%: .venv-py%/.installed
 dist: $(STAMP)
 	rm -rf dist
 	$(BIN)/uv build --quiet --out-dir dist
+
+docs: $(STAMP)
+	$(BIN)/python scripts/reference.py
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py

@@ -59,7 +59,8 @@ class SubmitImputationOperator(BaseOperator):
     refuses for a passing reason (rate limit, server error, maintenance, job limit) or that breaks off is
     tried again, at most 3 uploads per task try, each after checking whether the server created the job.
 
-    :param files: local ``.vcf.gz`` paths or ``file://`` URLs, a list or a glob (templated).
+    :param files: ``.vcf.gz`` files (templated): local paths, ``file://`` URLs or storage URLs such as
+        ``s3://conn@bucket/study/chr*.vcf.gz``; a path, a glob or a list of them.
     :param refpanel: reference panel, e.g. ``topmed-r3``, ``apps@topmed-r3`` or ``apps@topmed-r3@1.0.0``.
     :param population: population of the panel, e.g. ``all`` or ``off`` on TIS, ``eur`` on Michigan.
     :param build: genome build of the input, ``hg19`` or ``hg38``.
