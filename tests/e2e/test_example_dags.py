@@ -52,6 +52,11 @@ def run(sandbox, sim, inputs, results, dag_id="tis_imputation", conf=None, conne
     return result.returncode, result.stdout + result.stderr
 
 
+def waited_in_a_trigger(output: str) -> bool:
+    """Airflow 3's dags test names the trigger; 2.10's says it runs one inline."""
+    return "JobStateTrigger" in output or "[DAG TEST] running trigger in line" in output
+
+
 def in_background(action) -> threading.Thread:
     thread = threading.Thread(target=action, daemon=True)
     thread.start()
@@ -127,7 +132,7 @@ def test_deferrable_waiting(sandbox, inputs, tmp_path):
     with TisSimulator(run_seconds=2, export_seconds=0.2) as sim:
         code, output = run(sandbox, sim, inputs, tmp_path / "results", TIS_EXAMPLE_DEFERRABLE="true")
         assert code == 0, output[-4000:]
-        assert "JobStateTrigger" in output
+        assert waited_in_a_trigger(output)
         (job_id,) = sim.jobs.jobs
         assert (tmp_path / "results" / job_id / "chr_20.zip").exists()
 
@@ -319,4 +324,4 @@ def test_michigan_example_against_the_michigan_profile(sandbox, inputs, tmp_path
                 "statistics/chunks-excluded.txt",
             ]
         )
-        assert "JobStateTrigger" in output
+        assert waited_in_a_trigger(output)
