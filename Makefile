@@ -13,6 +13,8 @@ AIRFLOW2 ?= 2.10.5
 # pyenv's interpreter of a minor version (e.g. 3.13), else one on PATH
 python_for = $(or $(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/$(1).*/bin/python3))),$(shell command -v python$(1)))
 
+.PRECIOUS: .venv-py%/.installed
+
 .PHONY: install test test-all test-airflow2 lint typecheck dist docs demo bench clean
 
 $(BIN)/python:
