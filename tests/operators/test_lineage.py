@@ -12,8 +12,6 @@ from airflow_provider_tis.operators.lineage import dataset_name, results_asset
 from airflow_provider_tis.version_compat import Asset, AssetAlias, ObjectStoragePath
 from tests.operators.conftest import make_context
 
-pytest.importorskip("airflow.providers.openlineage", reason="the openlineage extra is part of the test extra")
-
 PARAMS = {"refpanel": "topmed-r3", "population": "all"}
 
 
