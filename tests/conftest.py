@@ -91,3 +91,23 @@ def vcf(tmp_path: Path) -> Path:
     from airflow_provider_tis.testing import write_vcf
 
     return write_vcf(tmp_path / "in" / "chr20.vcf.gz", chromosomes=("20",))
+
+
+#: Job parameters for jobs the tests submit straight through the hook.
+JOB_PARAMS = {"refpanel": "topmed-r3", "population": "all", "password": "Pw12345"}
+
+
+@pytest.fixture
+def submit(tis_simulator, vcf):
+    """Submit ``vcf`` through the hook; returns the job id."""
+    from airflow_provider_tis.hooks import TisHook
+
+    return lambda: TisHook().submit_job([vcf], JOB_PARAMS)
+
+
+@pytest.fixture
+def finished_job(tis_simulator, submit) -> str:
+    """The id of a job that has finished successfully."""
+    job_id = submit()
+    tis_simulator.wait_for_state(job_id, 4, 5)
+    return job_id

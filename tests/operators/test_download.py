@@ -9,12 +9,11 @@ import pytest
 
 from airflow_provider_tis.hooks import TisConfigError, TisDownloadLimitError, TisHook
 from airflow_provider_tis.hooks.outcome import TisJobFailedError
-from airflow_provider_tis.operators import DownloadResultsOperator
 from airflow_provider_tis.operators.transfer import TisTransferError, safe_relative_name
 from airflow_provider_tis.version_compat import ObjectStoragePath
-from tests.operators.conftest import make_context
+from tests.conftest import JOB_PARAMS
+from tests.operators.conftest import download
 
-PARAMS = {"refpanel": "topmed-r3", "population": "all", "password": "Pw12345"}
 ALL_FILES = [
     "chr_20.zip",
     "qc_report.txt",
@@ -23,19 +22,6 @@ ALL_FILES = [
     "statistics/snps-excluded.txt",
     "statistics/chunks-excluded.txt",
 ]
-
-
-@pytest.fixture
-def finished_job(tis_simulator, vcf) -> str:
-    job_id = TisHook().submit_job([vcf], PARAMS)
-    tis_simulator.wait_for_state(job_id, 4, 5)
-    return job_id
-
-
-def download(job_id, destination, **kwargs):
-    return DownloadResultsOperator(
-        task_id="download", job_id=job_id, destination=str(destination), **kwargs
-    ).execute(make_context(task_id="download"))
 
 
 def test_downloads_every_file_keeping_subfolders(tis_simulator, finished_job, tmp_path):
@@ -79,7 +65,7 @@ def test_a_file_of_the_wrong_size_is_downloaded_again(tis_simulator, finished_jo
 
 def test_a_retry_never_spends_the_last_download(tis_simulator, vcf, tmp_path):
     tis_simulator.config.download_limit = 2
-    job_id = TisHook().submit_job([vcf], PARAMS)
+    job_id = TisHook().submit_job([vcf], JOB_PARAMS)
     tis_simulator.wait_for_state(job_id, 4, 5)
     tis_simulator.faults.drop_download_after(100)
     tis_simulator.faults.fail("store", status=403, after=1)
@@ -91,7 +77,7 @@ def test_a_retry_never_spends_the_last_download(tis_simulator, vcf, tmp_path):
 
 def test_low_download_counts_are_warned_about(tis_simulator, vcf, tmp_path, logs):
     tis_simulator.config.download_limit = 3
-    job_id = TisHook().submit_job([vcf], PARAMS)
+    job_id = TisHook().submit_job([vcf], JOB_PARAMS)
     tis_simulator.wait_for_state(job_id, 4, 5)
     download(job_id, tmp_path, include=["qc_report.txt"])
     assert any("qc_report.txt has only 3 downloads left" in line for line in logs())
@@ -99,7 +85,7 @@ def test_low_download_counts_are_warned_about(tis_simulator, vcf, tmp_path, logs
 
 def test_md5_sidecars_are_checked(tis_simulator, vcf, tmp_path, logs):
     tis_simulator.config.md5 = True
-    job_id = TisHook().submit_job([vcf], PARAMS)
+    job_id = TisHook().submit_job([vcf], JOB_PARAMS)
     tis_simulator.wait_for_state(job_id, 4, 5)
     written = download(job_id, tmp_path / "good", include=["chr_20.zip"])  # the sidecar comes along
     assert [w.rsplit("/", 1)[-1] for w in written] == ["chr_20.zip", "chr_20.zip.md5"]
@@ -141,7 +127,7 @@ def test_local_files_are_private(tis_simulator, finished_job, tmp_path):
 
 @pytest.mark.parametrize("aes", [False, True])
 def test_extraction_checks_and_unpacks_the_zips(tis_simulator, vcf, tmp_path, aes):
-    job_id = TisHook().submit_job([vcf], {**PARAMS, **({"aesEncryption": "true"} if aes else {})})
+    job_id = TisHook().submit_job([vcf], {**JOB_PARAMS, **({"aesEncryption": "true"} if aes else {})})
     tis_simulator.wait_for_state(job_id, 4, 5)
     written = download(job_id, tmp_path, include=["chr_*.zip"], extract=True, password="Pw12345")
     assert [w.rsplit("/", 1)[-1] for w in written] == ["chr_20.zip", "chr20.dose.vcf.gz", "chr20.info"]
@@ -189,7 +175,7 @@ def test_safe_names_pass_through():
 
 def test_retired_job_fails_before_spending_downloads(tis_simulator, vcf, tmp_path):
     tis_simulator.config.retire_after = 100
-    job_id = TisHook().submit_job([vcf], PARAMS)
+    job_id = TisHook().submit_job([vcf], JOB_PARAMS)
     tis_simulator.wait_for_state(job_id, 4, 5)
     tis_simulator.shift_clock(101)
     with pytest.raises(TisJobFailedError, match=r"RETIRED \(7\)\. Its results were retired on 20\d\d-"):
@@ -199,11 +185,11 @@ def test_retired_job_fails_before_spending_downloads(tis_simulator, vcf, tmp_pat
 
 def test_running_job_and_exhausted_file(tis_simulator, vcf, tmp_path):
     tis_simulator.config.run_seconds = 30
-    running = TisHook().submit_job([vcf], PARAMS)
+    running = TisHook().submit_job([vcf], JOB_PARAMS)
     with pytest.raises(TisJobFailedError, match="wait for it with JobStateSensor"):
         download(running, tmp_path)
     tis_simulator.config.run_seconds, tis_simulator.config.download_limit = 0.1, 0
-    done = TisHook().submit_job([vcf], {**PARAMS, "job-name": "other"})
+    done = TisHook().submit_job([vcf], {**JOB_PARAMS, "job-name": "other"})
     tis_simulator.wait_for_state(done, 4, 5)
     with pytest.raises(TisDownloadLimitError, match="no downloads left"):
         download(done, tmp_path)

@@ -12,35 +12,9 @@ import pytest
 from airflow_provider_tis.hooks import TisError, TisHook
 from airflow_provider_tis.hooks.outcome import TisJobFailedError
 from airflow_provider_tis.operators import CancelJobOperator
-from airflow_provider_tis.sensors import JobStateSensor
 from airflow_provider_tis.triggers import JobStateTrigger
 from airflow_provider_tis.version_compat import AirflowSensorTimeout, TaskDeferred
-from tests.operators.conftest import make_context
-
-PARAMS = {"refpanel": "topmed-r3", "population": "all", "password": "Pw12345"}
-
-
-@pytest.fixture
-def submit(tis_simulator, vcf):
-    def _submit() -> str:
-        return TisHook().submit_job([vcf], PARAMS)
-
-    return _submit
-
-
-def sensor(job_id, **kwargs):
-    kwargs.setdefault("poke_interval", 0.05)
-    kwargs.setdefault("failed_settle_seconds", 0.4)
-    return JobStateSensor(task_id="wait", job_id=job_id, **kwargs)
-
-
-def run_sensor(op):
-    """Poke until done, as poke mode would, without the scheduler."""
-    while True:
-        result = op.poke(make_context(task_id="wait"))
-        if result:
-            return result.xcom_value
-        time.sleep(op.poke_interval)
+from tests.operators.conftest import first_event, make_context, make_trigger, run_sensor, sensor
 
 
 def test_success_returns_the_job_summary(tis_simulator, submit, logs):
@@ -183,17 +157,6 @@ def test_on_kill_cancels_only_when_asked(tis_simulator, submit):
 
 
 # -- trigger -----------------------------------------------------------------------------------
-
-
-def make_trigger(job_id, **kwargs):
-    kwargs.setdefault("poll_interval", 0.05)
-    kwargs.setdefault("end_time", time.time() + 60)
-    kwargs.setdefault("failed_settle_seconds", 0.4)
-    return JobStateTrigger(job_id=job_id, tis_conn_id="tis_default", **kwargs)
-
-
-async def first_event(trigger):
-    return (await asyncio.wait_for(trigger.run().__anext__(), 30)).payload
 
 
 def test_trigger_serialises_to_json_primitives_and_back():

@@ -17,62 +17,15 @@ import pytest
 
 from airflow_provider_tis.hooks import RetryPolicy, TisConfigError, TisConnectionError, TisError, TisHook, tis
 from airflow_provider_tis.hooks.outcome import TisJobFailedError
-from airflow_provider_tis.operators import DownloadResultsOperator, SubmitImputationOperator
-from airflow_provider_tis.sensors import JobStateSensor
-from airflow_provider_tis.triggers import JobStateTrigger
+from airflow_provider_tis.operators import SubmitImputationOperator
 from airflow_provider_tis.version_compat import TaskDeferred
-from tests.operators.conftest import make_context
-
-PARAMS = {"refpanel": "topmed-r3", "population": "all", "password": "Pw12345"}
+from tests.conftest import JOB_PARAMS
+from tests.operators.conftest import download, first_event, make_context, make_trigger, run_sensor, sensor
 
 
 def make(files, **kwargs):
     kwargs.setdefault("capacity_poll_interval", 0.05)
-    return SubmitImputationOperator(task_id="submit", files=files, **PARAMS, **kwargs)
-
-
-def download(job_id, destination, **kwargs):
-    return DownloadResultsOperator(
-        task_id="download", job_id=job_id, destination=str(destination), **kwargs
-    ).execute(make_context(task_id="download"))
-
-
-def sensor(job_id, **kwargs):
-    kwargs.setdefault("poke_interval", 0.05)
-    kwargs.setdefault("failed_settle_seconds", 0.4)
-    return JobStateSensor(task_id="wait", job_id=job_id, **kwargs)
-
-
-def run_sensor(op, context=None):
-    """Poke until done, as poke mode would, without the scheduler."""
-    context = context or make_context(task_id="wait")
-    while True:
-        result = op.poke(context)
-        if result:
-            return result.xcom_value
-        time.sleep(op.poke_interval)
-
-
-def make_trigger(job_id, **kwargs):
-    return JobStateTrigger(
-        job_id=job_id, tis_conn_id="tis_default", poll_interval=0.05, end_time=time.time() + 60, **kwargs
-    )
-
-
-async def first_event(trigger):
-    return (await asyncio.wait_for(trigger.run().__anext__(), 30)).payload
-
-
-@pytest.fixture
-def submit(tis_simulator, vcf):
-    return lambda: TisHook().submit_job([vcf], PARAMS)
-
-
-@pytest.fixture
-def finished_job(tis_simulator, submit) -> str:
-    job_id = submit()
-    tis_simulator.wait_for_state(job_id, 4, 5)
-    return job_id
+    return SubmitImputationOperator(task_id="submit", files=files, **JOB_PARAMS, **kwargs)
 
 
 @pytest.fixture
