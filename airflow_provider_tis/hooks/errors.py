@@ -85,10 +85,18 @@ class TisDownloadLimitError(TisApiError):
 
 
 def unexpected_answer(what: str, data: object) -> TisResponseError:
-    """The server answered JSON of the wrong shape: say what, show a little of it, and what to check."""
+    """The server answered JSON of the wrong shape: say what, show its shape, and what to check.
+
+    Only the field names of an object are shown: its values may hold a password from a step message.
+    """
+    shape = (
+        f"an object with fields {sorted(map(str, data))[:20]}"
+        if isinstance(data, dict)
+        else type(data).__name__
+    )
     return TisResponseError(
-        f"The server sent {what}: {str(data)[:_SNIPPET_CHARS]}. Check that the connection's host is the "
-        "imputation server itself (not a proxy or login page); if it is, report this to its administrators."
+        f"The server sent {what} ({shape}). Check that the connection's host is the imputation server itself "
+        "(not a proxy or login page); if it is, report this to its administrators."
     )
 
 

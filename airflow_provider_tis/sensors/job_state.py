@@ -146,14 +146,13 @@ class JobStateSensor(BaseSensorOperator):
 
     def _restart(self, context: Context) -> bool:
         """Restart a DEAD job if asked to and not done yet in this task try; True if restarted."""
-        store = context.get("task_state_store")
-        if store is not None and store.get(_RESTARTED_KEY) == self.job_id:
-            self._restarted = True
-        if not self.restart_dead or self._restarted:
-            if self._restarted:
-                self.log.error(
-                    "TIS job %s is DEAD again after its restart; not restarting it twice.", self.job_id
-                )
+        if not self.restart_dead:
+            return False
+        store = context.get("task_state_store")  # Airflow >= 3.3: survives reschedules
+        if self._restarted or (store is not None and store.get(_RESTARTED_KEY) == self.job_id):
+            self.log.error(
+                "TIS job %s is DEAD again after its restart; not restarting it twice.", self.job_id
+            )
             return False
         self.hook.restart_job(self.job_id)
         self._restarted = True
@@ -192,7 +191,7 @@ class JobStateSensor(BaseSensorOperator):
         if status == "success" and isinstance(event.get("job"), dict):
             return event["job"]
         if status == "failed" and event.get("state") == JobState.DEAD.name and self._restart(context):
-            self._defer()
+            self._defer()  # raises TaskDeferred: wait for the restarted job
         if status == "failed":
             raise TisJobFailedError(message)
         if status == "timeout":

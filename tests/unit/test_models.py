@@ -7,7 +7,8 @@ from unittest import mock
 import pytest
 
 from airflow_provider_tis.hooks import JobState, TisHook
-from airflow_provider_tis.hooks.models import parse_size
+from airflow_provider_tis.hooks.errors import TisResponseError
+from airflow_provider_tis.hooks.models import Job, parse_size
 from tests.conftest import make_token
 
 
@@ -77,3 +78,14 @@ def test_a_password_in_a_step_message_is_masked_before_anything_logs_it():
     )
     assert job.steps[0].messages[0].message == message  # the text itself is kept
     assert "Xk4$jD9_Lm2Q" not in str(redact(f"TIS job job-1, Summary: {message}"))
+
+
+def test_an_answer_of_the_wrong_shape_shows_its_fields_not_its_values():
+    job = {
+        "name": "x",
+        "steps": [{"name": "Summary", "logMessages": [{"message": "Your password is: S3cret"}]}],
+    }
+    with pytest.raises(TisResponseError) as raised:
+        Job.from_json(job)
+    assert "a job without an id" in str(raised.value) and "['name', 'steps']" in str(raised.value)
+    assert "S3cret" not in str(raised.value)
