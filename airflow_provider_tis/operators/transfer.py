@@ -228,7 +228,8 @@ def fetch(hook: TisHook, file: OutputFile, target: Any, log: Any, *, md5: bool =
                 if isinstance(exc, TisApiError) and not exc.is_transient:
                     raise
                 troubles += 1
-                link = getattr(exc, "link", None) or link
+                if isinstance(exc, TisApiError) and exc.link:  # the storage failed: retry its link for free
+                    link = exc.link
                 _pause(hook, file, troubles, exc, log)
                 continue
             with download:
@@ -263,7 +264,7 @@ def _pause(hook: TisHook, file: OutputFile, troubles: int, exc: TisError, log: A
     if troubles > MAX_RESUMES:
         raise TisTransferError(f"{file.name}: gave up after {MAX_RESUMES} broken transfers: {exc}") from exc
     policy = hook.retry_policy
-    delay = policy.delay(troubles, getattr(exc, "retry_after", None))
+    delay = policy.delay(troubles, exc.retry_after if isinstance(exc, TisApiError) else None)
     where = f" at byte {at}" if at else ""
     log.warning("%s: the transfer broke%s (%s); continuing in %.1f s.", file.name, where, exc, delay)
     policy.sleep(delay)
