@@ -11,6 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from airflow_provider_tis.operators.manifest import MANIFEST_FOLDER
 from airflow_provider_tis.testing import TisSimulator, write_vcf
 from airflow_provider_tis.testing.sandbox import AirflowSandbox
 
@@ -52,7 +53,7 @@ def main() -> int:
         print(
             f"DAG run succeeded in {time.monotonic() - started:.0f} s. TIS job {job_id}; results in {folder}:"
         )
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        for path in sorted(p for p in folder.rglob("*") if p.is_file() and MANIFEST_FOLDER not in p.parts):
             print(f"  {path.relative_to(folder)}  ({path.stat().st_size} bytes)")
     return 0
 

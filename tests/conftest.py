@@ -111,3 +111,26 @@ def finished_job(tis_simulator, submit) -> str:
     job_id = submit()
     tis_simulator.wait_for_state(job_id, 4, 5)
     return job_id
+
+
+@pytest.fixture
+def memory_fs():
+    """A fresh in-memory filesystem registered for memory:// ObjectStoragePaths."""
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    from airflow_provider_tis.version_compat import AIRFLOW_V_3_0_PLUS
+
+    if AIRFLOW_V_3_0_PLUS:
+        from airflow.sdk.io import attach
+        from airflow.sdk.io.store import _STORE_CACHE
+    else:
+        from airflow.io.store import _STORE_CACHE, attach
+
+    _STORE_CACHE.clear()
+    fs = MemoryFileSystem()
+    fs.store.clear()
+    fs.pseudo_dirs.clear()
+    fs.pseudo_dirs.append("")
+    attach("memory", fs=fs)
+    yield fs
+    _STORE_CACHE.clear()

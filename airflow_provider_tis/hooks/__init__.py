@@ -15,6 +15,8 @@ from airflow_provider_tis.hooks.errors import (
     TisMaintenanceError,
     TisNotFoundError,
     TisResponseError,
+    is_temporary,
+    redact_url,
 )
 from airflow_provider_tis.hooks.models import AppInfo, Job, JobState, OutputFile, ServerInfo, TokenInfo
 from airflow_provider_tis.hooks.retry import RetryPolicy
@@ -43,4 +45,6 @@ __all__ = [
     "TisNotFoundError",
     "TisResponseError",
     "TokenInfo",
+    "is_temporary",
+    "redact_url",
 ]

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from airflow_provider_tis.hooks.connection import USER_AGENT
-from airflow_provider_tis.hooks.errors import error_from_response
+from airflow_provider_tis.hooks.answers import ACCEPT_ENCODING, aread_answer
+from airflow_provider_tis.hooks.connection import USER_AGENT, check_verify
 from airflow_provider_tis.hooks.models import Job
 
 if TYPE_CHECKING:
@@ -21,15 +21,22 @@ class AsyncTisClient:
 
     Requests carry the token and never follow redirects; idempotent calls retry with the hook's
     :class:`RetryPolicy`, sleeping with ``asyncio.sleep`` so the triggerer's event loop keeps running.
+    Each attempt, answer included, must end within the connect and read timeouts together: a server
+    that trickles bytes, each within the read timeout, cannot hold a call forever.
     """
 
     def __init__(self, hook: TisHook) -> None:
         self._hook = hook
         settings = hook.settings
+        self._attempt_seconds = hook.connect_timeout + settings.timeout
         self._client = httpx.AsyncClient(
             base_url=settings.base_url,
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-            verify=settings.verify,
+            headers={
+                "User-Agent": USER_AGENT,
+                "Accept": "application/json",
+                "Accept-Encoding": ACCEPT_ENCODING,
+            },
+            verify=check_verify(settings),
             timeout=httpx.Timeout(settings.timeout, connect=hook.connect_timeout),
             follow_redirects=False,
         )
@@ -49,7 +56,9 @@ class AsyncTisClient:
             response: httpx.Response | None = None
             error: httpx.HTTPError | None = None
             try:
-                response = await self._client.get(path, headers=headers)
+                response = await asyncio.wait_for(self._attempt(path, headers, action), self._attempt_seconds)
+            except asyncio.TimeoutError:  # counts as a read timeout: retried, then a TisConnectionError
+                error = httpx.ReadTimeout(f"no complete answer within {self._attempt_seconds:g} s")
             except httpx.HTTPError as exc:
                 error = exc
             if response is not None and response.status_code < 400:
@@ -61,8 +70,15 @@ class AsyncTisClient:
             await asyncio.sleep(delay)
             slept += delay
         if response is not None:
-            raise error_from_response(response, conn_id=hook.tis_conn_id, action=action)  # type: ignore[arg-type]
+            raise hook._error(response, action)
         raise hook._unreachable(action, attempt, error) from error
+
+    async def _attempt(self, path: str, headers: dict[str, str], action: str) -> httpx.Response:
+        response = await self._client.send(
+            self._client.build_request("GET", path, headers=headers), stream=True
+        )
+        await aread_answer(response, action)
+        return response
 
     async def get_job(self, job_id: str) -> Job:
         return Job.from_json(await self._request(self._hook._job_path(job_id), f"get job {job_id}"))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,6 +19,7 @@ DEFAULT_HOST = "https://imputation.biodatacatalyst.nhlbi.nih.gov"
 DEFAULT_APP = "imputationserver2"
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_ACTIVE_JOBS = 3
+TOKEN_WARNING_DAYS = 7
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 log = logging.getLogger(__name__)
@@ -93,6 +95,59 @@ def _parse_verify(value: Any) -> bool | str:
     if text.lower() in ("false", "0", "no"):
         return False
     return text  # a CA bundle path
+
+
+def connection_warnings(settings: TisSettings) -> list[tuple[Any, ...]]:
+    """Refuse an expired token; return the warnings the connection deserves, each (key, message, *args)."""
+    conn_id, expiry, now = settings.conn_id, settings.token_expiry, datetime.now(timezone.utc)
+    if expiry is not None and expiry <= now:
+        raise TisConfigError(
+            f"The API token in Airflow connection '{conn_id}' expired on "
+            f"{expiry:%Y-%m-%d %H:%M} UTC. Create a new token on the server (Profile > API Access) "
+            "and put it in the connection's password field."
+        )
+    warnings: list[tuple[Any, ...]] = []
+    if expiry is not None and expiry - now < timedelta(days=TOKEN_WARNING_DAYS):
+        warnings.append(
+            (
+                "expiry",
+                "The API token in connection '%s' expires on %s UTC, in %d days. Create a new one soon.",
+                conn_id,
+                f"{expiry:%Y-%m-%d %H:%M}",
+                (expiry - now).days,
+            )
+        )
+    if settings.verify is False:
+        warnings.append(
+            ("verify", "TLS verification is off for connection '%s' (extra verify=false).", conn_id)
+        )
+    if settings.base_url.startswith("http://") and not is_local(settings.base_url):
+        warnings.append(
+            (
+                "http",
+                "Connection '%s' uses plain http to a remote host: the API token travels unencrypted. "
+                "Use https.",
+                conn_id,
+            )
+        )
+    return warnings
+
+
+def check_verify(settings: TisSettings) -> bool | str:
+    """``settings.verify``, refused with a TisConfigError if it names a CA bundle that is not there.
+
+    Checked where a client is built, not when the connection is read: a connection is also read where
+    no request is made (the job link, lineage), on machines that need not hold the bundle. Without this,
+    the TLS library fails with a bare FileNotFoundError that names neither the connection nor the extra.
+    """
+    verify = settings.verify
+    if isinstance(verify, str) and not os.access(verify, os.R_OK):
+        raise TisConfigError(
+            f"Extra 'verify' of connection '{settings.conn_id}' names the CA bundle {verify!r}, which does "
+            "not exist or cannot be read on this machine. Give the path of a CA bundle (PEM file or folder) "
+            "that every worker and the triggerer can read, or true to use the system's certificates."
+        )
+    return verify
 
 
 def _parse_number(value: Any, name: str, conn_id: str, kind: type[float] | type[int]) -> Any:

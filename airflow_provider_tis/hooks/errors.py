@@ -1,21 +1,34 @@
 """Exceptions raised by the TIS hook, one class per thing a user can do something about.
 
-Every message says what went wrong and what to do. None of them ever contains the API token:
-they are built from the status code, the server's ``message`` and our own words only.
+Every message says what went wrong and what to do. None of them ever contains the API token or a
+URL's query string (a presigned link's signature): they are built from the status code, the server's
+``message`` with both removed (:func:`scrub`) and our own words only.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
 
-from airflow_provider_tis.hooks.retry import RETRYABLE_STATUS, retry_after_seconds
+from airflow_provider_tis.hooks.retry import (
+    RETRYABLE_STATUS,
+    TEMPORARY_STATUS,
+    TRANSIENT_ERRORS,
+    retry_after_seconds,
+)
 from airflow_provider_tis.version_compat import AirflowException
 
 if TYPE_CHECKING:
     import requests
 
 _SNIPPET_CHARS = 200
+# An absolute or relative URL with a query string (urllib3 errors show "url: /path?query"). The query
+# ends at a closing bracket: signed links encode theirs, and a message often puts a URL in brackets.
+_URL_WITH_QUERY = re.compile(r"(?:\b[a-z][a-z0-9+.-]*://[^\s\"'<>/?#]*)?/[^\s\"'<>?#]*\?[^\s\"'<>)\]]+", re.I)
+REDACTED = "***"
 
 
 class TisError(AirflowException):
@@ -54,11 +67,6 @@ class TisApiError(TisError):
         self.retry_after = retry_after
         self.link = link
 
-    @property
-    def is_transient(self) -> bool:
-        """Worth trying again after a while (rate limit, server error, maintenance)."""
-        return self.status in RETRYABLE_STATUS
-
 
 class TisAuthError(TisApiError):
     """401: the token is invalid or expired."""
@@ -84,6 +92,42 @@ class TisDownloadLimitError(TisApiError):
     """400 "number of max downloads exceeded.": this file cannot be downloaded again."""
 
 
+def is_temporary(exc: BaseException, *, bounded: bool = False) -> bool:
+    """The one rule, for every route and for the sync and async client alike: will this trouble pass?
+
+    Temporary: HTTP 429, 502, 503 and 504 (``TEMPORARY_STATUS``), refused or lost connections, read
+    timeouts and calls that did not finish in time (:class:`TisConnectionError`, or the library errors
+    behind it). A wait (sensor, trigger) outlasts these until its own timeout.
+
+    :param bounded: for loops that give up after a few tries (request retries, upload retries, download
+        resumes). There a 500 counts too: often a one-off crash of one request, while a 500 that
+        persists is a server bug, which a wait of hours must not hide.
+    """
+    if isinstance(exc, TisApiError):
+        return exc.status in (RETRYABLE_STATUS if bounded else TEMPORARY_STATUS)
+    # asyncio.TimeoutError is not the builtin TimeoutError before Python 3.11
+    return isinstance(exc, (TisConnectionError, TimeoutError, asyncio.TimeoutError, *TRANSIENT_ERRORS))
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its query string, fragment and password: safe to show in a message or a log.
+
+    A presigned storage link carries its signature in the query string, a secret for as long as it lasts.
+    """
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2] if "@" in parts.netloc else parts.netloc
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def scrub(text: str, *secrets: str | None) -> str:
+    """``text`` from a server or a library with every secret replaced by ``***`` and every URL's query
+    string dropped; apply it before any cut, so no part of a secret survives either."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return _URL_WITH_QUERY.sub(lambda match: redact_url(match.group(0)), text)
+
+
 def unexpected_answer(what: str, data: object) -> TisResponseError:
     """The server answered JSON of the wrong shape: say what, show its shape, and what to check.
 
@@ -100,15 +144,16 @@ def unexpected_answer(what: str, data: object) -> TisResponseError:
     )
 
 
-def server_message(response: requests.Response) -> str:
-    """The server's ``message`` field, or a short snippet of the body when it is not JSON."""
+def server_message(response: requests.Response, secret: str | None = None) -> str:
+    """The server's ``message`` field, or a short snippet of the body when it is not JSON; scrubbed of
+    ``secret`` (a server or proxy may echo the token) and of URLs' query strings."""
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested too deeply to parse
         body = None
     if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return body["message"]
-    text = response.text.strip()
+        return scrub(body["message"], secret)
+    text = scrub(response.text, secret).strip()
     if not text:
         return ""
     if len(text) > _SNIPPET_CHARS:
@@ -116,15 +161,19 @@ def server_message(response: requests.Response) -> str:
     return json.dumps(text)  # quoted, so stray markup or newlines stay readable
 
 
-def error_from_response(response: requests.Response, *, conn_id: str, action: str) -> TisApiError:
+def error_from_response(
+    response: requests.Response, *, conn_id: str, action: str, secret: str | None = None
+) -> TisApiError:
     """Map an HTTP error answer to the exception a user can act on.
 
     :param response: the failed response.
     :param conn_id: the Airflow connection id, named in messages that ask the user to fix it.
     :param action: what we were doing, e.g. ``"get job job-2025..."``.
+    :param secret: the API token, removed from the server's words: the message reaches trigger events
+        (stored in the database) and logs of processes whose masker may not know the token.
     """
     status = response.status_code
-    message = server_message(response)
+    message = server_message(response, secret)
     said = f": {message}" if message else ""
     prefix = f"TIS could not {action} (HTTP {status}{said})."
     if status == 401:

@@ -1,15 +1,19 @@
 """Typed views of the server's JSON: job states, jobs, output files, apps, server and token info.
 
 Parsing is tolerant (extra fields are ignored, missing ones get defaults) except where a wrong guess
-would mislead the user: an unknown job state raises :class:`TisResponseError`.
+would mislead the user: an unknown job state, and a time or size no computer can hold (out of range, NaN,
+hundreds of digits), raise :class:`TisResponseError`, never a bare ValueError or OverflowError.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import dataclass, field
+import reprlib
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import IntEnum
+from fractions import Fraction
 from typing import Any
 
 from airflow_provider_tis.hooks.errors import TisResponseError, unexpected_answer
@@ -73,7 +77,13 @@ def parse_size(text: object) -> int | None:
     match = _SIZE_RE.match(text)
     if not match or match.group(2).lower() not in _SIZE_UNITS:
         return None
-    return int(float(match.group(1)) * 1024 ** _SIZE_UNITS[match.group(2).lower()])
+    try:
+        return int(float(match.group(1)) * 1024 ** _SIZE_UNITS[match.group(2).lower()])
+    except OverflowError:  # hundreds of digits: float() is inf
+        raise TisResponseError(
+            f"The server sent a file size out of range ({reprlib.repr(text)}). Report this to its "
+            "administrators."
+        ) from None
 
 
 def size_unit(text: str) -> int:
@@ -84,11 +94,35 @@ def size_unit(text: str) -> int:
     return 1024 ** _SIZE_UNITS[match.group(2).lower()]
 
 
+def size_bounds(text: str) -> tuple[int, int] | None:
+    """The bytes a listed size can stand for, as ``[low, high)``; None when the form is unknown.
+
+    A whole number was truncated (Commons-IO: "1 GB" is 1 GiB up to 2 GiB less a byte). A decimal, which
+    other servers may send, may have been rounded either way, so it spans one step of its last digit each
+    side. Exact arithmetic: a 400-digit size is a (useless) bound, not an overflow.
+    """
+    match = _SIZE_RE.match(text)
+    if not match or match.group(2).lower() not in _SIZE_UNITS:
+        return None
+    unit = 1024 ** _SIZE_UNITS[match.group(2).lower()]
+    number = Fraction(match.group(1))
+    if "." not in match.group(1):
+        return int(number) * unit, (int(number) + 1) * unit
+    step = Fraction(1, 10 ** len(match.group(1).split(".")[1]))
+    return max(0, math.floor((number - step) * unit)), math.ceil((number + step) * unit) + 1
+
+
 def parse_time(value: object) -> datetime | None:
     """A Cloudgene time in epoch milliseconds; 0 (not started) and -1 (not set) become None."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         return None
-    return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+    try:
+        return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):  # beyond year 9999, too large for a float, or NaN
+        raise TisResponseError(
+            f"The server sent a time out of range ({reprlib.repr(value)} ms since 1970). Report this to "
+            "its administrators."
+        ) from None
 
 
 def _str(value: object, default: str = "") -> str:
@@ -151,7 +185,6 @@ class Job:
     position_in_queue: int = -1
     steps: tuple[Step, ...] = ()
     files: tuple[OutputFile, ...] = ()
-    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_json(cls, data: object) -> Job:
@@ -163,7 +196,7 @@ class Job:
             state = JobState(_int(state_value, 0))  # 0 is no state: reported below
         except ValueError:
             raise TisResponseError(
-                f"The server reported state {state_value!r} for job {job_id}, which this version of "
+                f"The server reported state {reprlib.repr(state_value)} for job {job_id}, which this version of "
                 "airflow-provider-tis does not know. Upgrade airflow-provider-tis."
             ) from None
         return cls(
@@ -180,7 +213,6 @@ class Job:
             position_in_queue=_int(data.get("positionInQueue"), -1),
             steps=tuple(_parse_step(s) for s in _list(data.get("steps")) if isinstance(s, dict)),
             files=tuple(_parse_files(_list(data.get("outputParams")))),
-            raw=data,
         )
 
     def error_messages(self) -> list[str]:

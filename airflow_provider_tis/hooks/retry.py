@@ -26,7 +26,13 @@ class Response(Protocol):
     def headers(self) -> Mapping[str, str]: ...
 
 
-RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+#: Answers that pass by themselves: rate limiting, a proxy's bad gateway or gateway timeout, maintenance.
+#: A wait (sensor, trigger) outlasts them until its own timeout; see ``errors.is_temporary``.
+TEMPORARY_STATUS = frozenset({429, 502, 503, 504})
+#: A loop with a small attempt limit also retries a 500: it is often a one-off crash of one request,
+#: but a 500 that persists is a server bug, so it is never waited out for the hours a job runs.
+RETRYABLE_STATUS = TEMPORARY_STATUS | {500}
+#: Library errors of a call that may succeed when sent again: refused or lost connections, timeouts.
 TRANSIENT_ERRORS = (requests.ConnectionError, requests.Timeout, httpx.TransportError)
 
 

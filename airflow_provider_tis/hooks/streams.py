@@ -8,7 +8,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 import requests
 import urllib3
 
-from airflow_provider_tis.hooks.errors import TisConnectionError
+from airflow_provider_tis.hooks.errors import TisConfigError, TisConnectionError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -45,10 +45,15 @@ class TisDownload:
         return int(value) if value and value.isdigit() else None
 
     @property
-    def offset(self) -> int:
-        """The byte of the file the body starts at: the start of a honoured Range request, else 0."""
+    def offset(self) -> int | None:
+        """The byte of the file the body starts at: the start of a honoured Range request, else 0.
+
+        None for a 206 without a readable Content-Range: where its bytes belong is unknown.
+        """
+        if self._response.status_code != 206:
+            return 0
         match = _CONTENT_RANGE.match(self._response.headers.get("Content-Range", ""))
-        return int(match.group(1)) if self._response.status_code == 206 and match else 0
+        return int(match.group(1)) if match else None
 
     @property
     def total_size(self) -> int | None:
@@ -60,8 +65,15 @@ class TisDownload:
 
     @property
     def url(self) -> str:
-        """The presigned URL the bytes come from (a secret for an hour: never log it)."""
+        """The URL the bytes come from (a presigned link is a secret for an hour: never log it)."""
         return self._response.url
+
+    @property
+    def storage_link(self) -> str | None:
+        """The presigned storage URL the server redirected to, which a resume may use without spending a
+        download (a secret for an hour: never log it); None when the server sent the bytes itself
+        (Cloudgene's local workspace), where every request is another counted download."""
+        return self._response.url if self._response.history else None
 
     def iter_chunks(self, chunk_size: int = 1 << 20) -> Iterator[bytes]:
         received = 0
@@ -72,9 +84,10 @@ class TisDownload:
                 received += len(chunk)
                 yield chunk
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            # from None: the library's error can carry the presigned link, signature included
             raise TisConnectionError(
                 f"The download broke after {received} bytes ({type(exc).__name__})."
-            ) from exc
+            ) from None
 
     def close(self) -> None:
         self._response.close()
@@ -90,11 +103,20 @@ class SizedReader:
     """A file opened for upload, with its size known up front as the multipart encoder needs.
 
     Object-storage files (s3, gs, memory) cannot tell their length the way local files do.
+
+    The request announces ``size`` bytes (Content-Length) before the first is read, so the file must give
+    exactly that many. One that shrank would leave the server waiting for the missing bytes until the submit
+    timeout (an hour); one that grew would be cut at ``size``, likely mid-write. Either way the upload is
+    stopped at once with :class:`TisConfigError`, which propagates out of requests unwrapped (requests and
+    urllib3 only wrap their own and socket errors) and which the operator does not retry.
+
+    :param name: the file as the user knows it, for the error message.
     """
 
-    def __init__(self, handle: IO[bytes], size: int) -> None:
+    def __init__(self, handle: IO[bytes], size: int, name: str | None = None) -> None:
         self.handle = handle
         self.size = size
+        self.name = name or str(getattr(handle, "name", "an input file"))
         self._position = 0
 
     @property
@@ -103,9 +125,23 @@ class SizedReader:
         return max(self.size - self._position, 0)
 
     def read(self, size: int = -1) -> bytes:
-        data = self.handle.read(size)
+        remaining = self.size - self._position
+        if remaining <= 0:
+            if size != 0 and self.handle.read(1):  # one byte more than announced: the file grew
+                raise self._changed(f"it grew beyond {self.size} bytes")
+            return b""
+        data = self.handle.read(remaining if size < 0 else min(size, remaining))
+        if not data and size != 0:  # a short read is fine; only the end of the file is not
+            raise self._changed(f"it ended after {self._position} bytes")
         self._position += len(data)
         return data
+
+    def _changed(self, what: str) -> TisConfigError:
+        return TisConfigError(
+            f"Input file {self.name} changed during the upload: it was {self.size} bytes when the upload "
+            f"started, and {what}. The upload was stopped and no job was created. Make sure nothing writes "
+            "to the file while the task runs, then run the task again."
+        )
 
     def tell(self) -> int:
         return self._position

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -16,8 +15,15 @@ import requests
 from requests_toolbelt import MultipartEncoder
 
 from airflow_provider_tis.get_provider_info import CONNECTION_FIELDS, UI_FIELD_BEHAVIOUR
+from airflow_provider_tis.hooks.answers import ACCEPT_ENCODING, parse_json, read_answer
 from airflow_provider_tis.hooks.async_client import AsyncTisClient
-from airflow_provider_tis.hooks.connection import USER_AGENT, TisSettings, is_local, settings_from_connection
+from airflow_provider_tis.hooks.connection import (
+    USER_AGENT,
+    TisSettings,
+    check_verify,
+    connection_warnings,
+    settings_from_connection,
+)
 from airflow_provider_tis.hooks.errors import (
     TisApiError,
     TisConfigError,
@@ -27,6 +33,7 @@ from airflow_provider_tis.hooks.errors import (
     TisNotFoundError,
     TisResponseError,
     error_from_response,
+    scrub,
     unexpected_answer,
 )
 from airflow_provider_tis.hooks.models import AppInfo, Job, OutputFile, ServerInfo, TokenInfo
@@ -37,8 +44,7 @@ from airflow_provider_tis.version_compat import BaseHook, aget_connection, mask_
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
 
-TOKEN_WARNING_DAYS = 7
-_JOB_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_JOB_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # used with fullmatch: "$" lets "\n" in
 ResponseT = TypeVar("ResponseT", requests.Response, httpx.Response)
 _warned: set[tuple[str, str]] = set()  # (conn id, warning) pairs already logged in this process
 
@@ -124,35 +130,8 @@ class TisHook(BaseHook):
         return settings
 
     def _check_settings(self, settings: TisSettings) -> None:
-        expiry = settings.token_expiry
-        now = datetime.now(timezone.utc)
-        if expiry is not None and expiry <= now:
-            raise TisConfigError(
-                f"The API token in Airflow connection '{self.tis_conn_id}' expired on "
-                f"{expiry:%Y-%m-%d %H:%M} UTC. Create a new token on the server (Profile > API Access) "
-                "and put it in the connection's password field."
-            )
-        if expiry is not None and expiry - now < timedelta(days=TOKEN_WARNING_DAYS):
-            self._warn_once(
-                "expiry",
-                "The API token in connection '%s' expires on %s UTC, in %d days. Create a new one soon.",
-                self.tis_conn_id,
-                f"{expiry:%Y-%m-%d %H:%M}",
-                (expiry - now).days,
-            )
-        if settings.verify is False:
-            self._warn_once(
-                "verify",
-                "TLS verification is off for connection '%s' (extra verify=false).",
-                self.tis_conn_id,
-            )
-        if settings.base_url.startswith("http://") and not is_local(settings.base_url):
-            self._warn_once(
-                "http",
-                "Connection '%s' uses plain http to a remote host: the API token travels unencrypted. "
-                "Use https.",
-                self.tis_conn_id,
-            )
+        for key, message, *args in connection_warnings(settings):
+            self._warn_once(key, message, *args)
 
     def _warn_once(self, key: str, message: str, *args: object) -> None:
         if (self.tis_conn_id, key) not in _warned:
@@ -167,7 +146,7 @@ class TisHook(BaseHook):
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         session.headers["User-Agent"] = USER_AGENT
-        session.verify = self.settings.verify
+        session.verify = check_verify(self.settings)
         return session
 
     def job_url(self, job_id: str) -> str:
@@ -188,11 +167,17 @@ class TisHook(BaseHook):
     ) -> requests.Response:
         """Send one API call with the token; retry it when ``retry`` and the failure is transient.
 
-        Redirects are not followed, so the token can never be forwarded to another host.
+        Redirects are not followed, so the token can never be forwarded to another host. The answer is
+        read whole (capped, see :mod:`.answers`) and must arrive within the read timeout of its headers.
         """
         settings = self.settings
         url = settings.base_url + path
-        headers = {"X-Auth-Token": settings.token, "Accept": "application/json", **kwargs.pop("headers", {})}
+        headers = {
+            "X-Auth-Token": settings.token,
+            "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,  # what answers.py unpacks itself
+            **kwargs.pop("headers", {}),
+        }
         timeout = (self.connect_timeout, read_timeout or settings.timeout)
         policy = self.retry_policy
         started = time.monotonic()
@@ -203,9 +188,17 @@ class TisHook(BaseHook):
             response: requests.Response | None = None
             error: requests.RequestException | None = None
             try:
-                response = self.session.request(
-                    method, url, headers=headers, timeout=timeout, allow_redirects=False, **kwargs
+                answer = self.session.request(
+                    method,
+                    url,
+                    headers=headers,
+                    timeout=timeout,
+                    allow_redirects=False,
+                    stream=True,
+                    **kwargs,
                 )
+                read_answer(answer, action, timeout[1])
+                response = answer
             except requests.RequestException as exc:
                 error = exc
             if response is not None and response.status_code < 400:
@@ -218,8 +211,16 @@ class TisHook(BaseHook):
             policy.sleep(delay)
             slept += delay
         if response is not None:
-            raise error_from_response(response, conn_id=self.tis_conn_id, action=action)
+            raise self._error(response, action)
         raise self._unreachable(action, attempt, error) from error
+
+    def _error(self, response: requests.Response | httpx.Response, action: str) -> TisApiError:
+        return error_from_response(
+            response,  # type: ignore[arg-type]
+            conn_id=self.tis_conn_id,
+            action=action,
+            secret=self.settings.token,
+        )
 
     def _accept(self, response: ResponseT, action: str) -> ResponseT:
         """A 2xx answer passes; a redirect of an API call is refused (it would carry the token away)."""
@@ -245,28 +246,20 @@ class TisHook(BaseHook):
 
     def _unreachable(self, action: str, attempt: int, error: BaseException | None) -> TisConnectionError:
         tries = f" after {attempt} attempts" if attempt > 1 else ""
+        said = scrub(str(error), self.settings.token)
         return TisConnectionError(
-            f"Could not reach TIS at {self.settings.base_url} to {action}{tries}: {type(error).__name__}: {error}"
+            f"Could not reach TIS at {self.settings.base_url} to {action}{tries}: {type(error).__name__}: {said}"
         )
 
-    @staticmethod
-    def _json(response: requests.Response | httpx.Response, action: str) -> Any:
-        try:
-            return response.json()
-        except ValueError:
-            snippet = response.text[:200].strip()
-            raise TisResponseError(
-                f"TIS answered {action} with something that is not JSON (HTTP {response.status_code}, "
-                f"{response.headers.get('Content-Type', 'no content type')}): {snippet!r}. "
-                "Check that the connection's host is the imputation server."
-            ) from None
+    def _json(self, response: requests.Response | httpx.Response, action: str) -> Any:
+        return parse_json(response, action, self.settings.token)
 
     def _get_json(self, path: str, action: str, **kwargs: Any) -> Any:
         return self._json(self._request("GET", path, action=action, **kwargs), action)
 
     @staticmethod
     def _job_path(job_id: str) -> str:
-        if not isinstance(job_id, str) or not _JOB_ID_RE.match(job_id):
+        if not isinstance(job_id, str) or not _JOB_ID_RE.fullmatch(job_id):
             raise TisConfigError(
                 f"{job_id!r} is not a TIS job id. Job ids look like 'job-20251016-224029-866' "
                 "(check the XCom or template that provides it)."
@@ -371,7 +364,8 @@ class TisHook(BaseHook):
         with contextlib.ExitStack() as stack:
             for source in files:
                 source = Path(source) if isinstance(source, str) else source
-                handle = SizedReader(stack.enter_context(source.open("rb")), source.stat().st_size)
+                opened = stack.enter_context(source.open("rb"))
+                handle = SizedReader(opened, source.stat().st_size, str(source))  # str: names it in errors
                 fields.append(("files", (source.name, handle, "application/octet-stream")))
             body = MultipartBody(MultipartEncoder(fields=fields), progress)
             response = self._request(
@@ -419,11 +413,15 @@ class TisHook(BaseHook):
                 allow_redirects=True,
             )
         except requests.RequestException as exc:
-            raise TisConnectionError(f"Could not {action}: {type(exc).__name__}") from exc
+            # from None: the library error's text holds the presigned link with its signature
+            raise TisConnectionError(f"Could not {action}: {type(exc).__name__}") from None
         if response.status_code in (200, 206):
             return TisDownload(response)
         with response:
-            response.content  # noqa: B018 - read the small error body before the connection is released
+            try:  # the error body, capped: a small gzip page can unpack to hundreds of MB
+                read_answer(response, action, self.settings.timeout)
+            except requests.RequestException:
+                response._content = b""  # the status says enough
         at_storage = urlsplit(response.url).netloc != urlsplit(self.settings.base_url).netloc
         if at_storage and response.status_code == 403:
             raise TisDownloadLinkExpiredError(
@@ -443,4 +441,4 @@ class TisHook(BaseHook):
                 retry_after=retry_after_seconds(response),
                 link=response.url,
             )
-        raise error_from_response(response, conn_id=self.tis_conn_id, action=action)
+        raise self._error(response, action)

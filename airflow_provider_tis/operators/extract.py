@@ -5,13 +5,10 @@ from __future__ import annotations
 import shutil
 import zipfile
 import zlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow_provider_tis.hooks.errors import TisConfigError
 from airflow_provider_tis.operators.transfer import PartialFile, TisTransferError, safe_relative_name
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
 
 _AES = 99  # WinZip AES compression method
 
@@ -31,21 +28,21 @@ def _open_zip(handle: Any) -> zipfile.ZipFile:
     return archive
 
 
-def extract_zip(archive_path: Any, password: str, target_of: Callable[[str], Any]) -> list[Any]:
-    """Unpack every member, checking CRCs (and AES authentication codes), into ``target_of(name)``.
+def extract_zip(archive_path: Any, password: str, folder: Any) -> list[str]:
+    """Unpack every member, checking CRCs (and AES authentication codes), into ``folder``.
 
     Each member is written under a temporary name and renamed when complete; member names that would
-    leave the destination are refused. Returns the written paths.
+    leave the folder are refused. Returns the members' names relative to ``folder``.
     """
-    written: list[Any] = []
+    written: list[str] = []
     with archive_path.open("rb") as handle:
         archive = _open_zip(handle)
         archive.setpassword(password.encode())
         for info in archive.infolist():
             if info.is_dir():
                 continue
-            target = target_of(safe_relative_name(info.filename))
-            partial = PartialFile(target)
+            name = safe_relative_name(info.filename)
+            partial = PartialFile(folder / name)
             try:
                 with archive.open(info) as member:
                     shutil.copyfileobj(member, partial.handle, 1 << 20)
@@ -58,5 +55,5 @@ def extract_zip(archive_path: Any, password: str, target_of: Callable[[str], Any
             except (zipfile.BadZipFile, zlib.error, OSError, ValueError) as exc:  # CRC, inflate, AES MAC
                 partial.discard()
                 raise TisTransferError(f"{archive_path.name} is damaged ({info.filename}: {exc}).") from exc
-            written.append(target)
+            written.append(name)
     return written

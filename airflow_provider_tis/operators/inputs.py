@@ -19,7 +19,11 @@ if TYPE_CHECKING:
 BGZF_MAGIC = b"\x1f\x8b\x08\x04"
 _HEADER_BYTES = 18
 _UNSAFE_CHARACTERS = set('&<>"')
+#: Special inside the double quotes of the pipeline's ``7z -p"<password>"`` (bash), so they change the password.
+_SHELL_CHARACTERS = set("$`\\")
 _NAME_MAX = 100
+#: Hex digits of the task instance's hash appended to an explicit job name.
+_SUFFIX_HEX = 10
 
 
 def resolve_files(files: str | Sequence[str | os.PathLike[str]]) -> list[Any]:
@@ -129,15 +133,47 @@ def check_server_safe(value: str, what: str) -> None:
         )
 
 
-def default_job_name(context: Any) -> str:
-    """A name unique to this task instance and stable across its retries: dag, run, task, map index."""
+def check_password(password: str) -> None:
+    """Refuse what the server would HTML-escape, and what its pipeline's shell would change.
+
+    imputationserver2 zips the results with ``7z -p"<password>"`` in a bash script
+    (``compression_encryption_vcf.nf``), where a dollar sign, a backtick or a backslash inside the double
+    quotes expands or escapes: the zips would be encrypted with another password than the one given.
+    (The server's own generated passwords avoid these characters.)
+    """
+    check_server_safe(password, "password")
+    bad = sorted({c for c in password if c in _SHELL_CHARACTERS})
+    if bad:
+        shown = " ".join(f"'{c}'" for c in bad)  # not repr: it would show a backslash twice
+        raise TisConfigError(
+            f"The password contains {shown}, which the server's pipeline would change (it passes the password "
+            "to 7z in a shell script, where $ ` \\ are special), so the result zips would not open with it. "
+            'Use ASCII letters, digits and punctuation other than & < > " $ ` \\.'
+        )
+
+
+def task_job_name(context: Any, job_name: str | None = None) -> str:
+    """The job name sent to the server: unique to this task instance and stable across its retries.
+
+    Without ``job_name``: dag, run, task and map index, made safe. With one: ``<job_name>-<hash>``,
+    the hash of those same parts, so a later DAG run never finds (and reuses) this run's job. Either
+    way the name stays within 100 characters; only the readable part is ever shortened.
+    """
     ti = context["ti"]
     parts = [ti.dag_id, ti.run_id, ti.task_id]
     map_index = getattr(ti, "map_index", -1)
     if isinstance(map_index, int) and map_index >= 0:
         parts.append(str(map_index))
     raw = "__".join(str(p) for p in parts)
+    digest = hashlib.sha256(raw.encode()).hexdigest()
+    if job_name:
+        return f"{job_name[: _NAME_MAX - _SUFFIX_HEX - 1]}-{digest[:_SUFFIX_HEX]}"
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", raw).strip("-.")
     if len(name) > _NAME_MAX:  # keep it readable, and unique through a hash of the full name
-        name = name[: _NAME_MAX - 17] + "-" + hashlib.sha256(raw.encode()).hexdigest()[:16]
+        name = name[: _NAME_MAX - 17] + "-" + digest[:16]
     return name
+
+
+def default_job_name(context: Any) -> str:
+    """The name of a job submitted without ``job_name``: dag, run, task, map index."""
+    return task_job_name(context)

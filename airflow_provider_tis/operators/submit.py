@@ -12,14 +12,16 @@ from airflow_provider_tis.hooks.errors import (
     TisConnectionError,
     TisError,
     TisJobLimitError,
+    is_temporary,
 )
 from airflow_provider_tis.hooks.models import JobState
 from airflow_provider_tis.hooks.tis import TisHook
 from airflow_provider_tis.operators.inputs import (
     check_input_files,
+    check_password,
     check_server_safe,
-    default_job_name,
     resolve_files,
+    task_job_name,
 )
 from airflow_provider_tis.operators.lineage import operator_lineage
 from airflow_provider_tis.operators.transfer import ProgressLog
@@ -71,7 +73,11 @@ class SubmitImputationOperator(BaseOperator):
     :param meta: also create meta-imputation files.
     :param password: password of the result zips (templated, e.g. ``"{{ var.value.tis_zip_password }}"``;
         masked in logs and rendered fields). Without it the server makes one and mails it to you.
-    :param job_name: name of the job on the server; default: unique per dag, run, task and map index.
+    :param job_name: name of the job on the server. The server shows it followed by ``-`` and 10 hex
+        digits of a hash of the dag, run, task and map index (``my-study-3f9a1c2b7e``; a name longer than
+        89 characters is shortened first), so that only retries of this task instance reuse its job and a
+        later DAG run submits a new one. Default: ``<dag>__<run>__<task>[__<map index>]``, unique per task
+        instance too.
     :param app: app id; default: the connection's ``app`` extra (``imputationserver2``).
     :param tis_conn_id: Airflow connection id of type ``tis``.
     :param capacity_poll_interval: seconds between checks while waiting for maintenance to end or for
@@ -142,8 +148,8 @@ class SubmitImputationOperator(BaseOperator):
         paths = resolve_files(self.files)
         check_input_files(paths)
         if self.password:
-            check_server_safe(self.password, "password")
-        job_name = self.job_name or default_job_name(context)
+            check_password(self.password)
+        job_name = task_job_name(context, (self.job_name or "").strip() or None)
         check_server_safe(job_name, "job name")
         params["job-name"] = job_name
 
@@ -152,6 +158,7 @@ class SubmitImputationOperator(BaseOperator):
         while job_id is None:
             try:
                 job_id = self.hook.submit_job(paths, params, app.id, progress=ProgressLog(self.log, "Upload"))
+            # Not TisConfigError: a file that changed during the upload must not be uploaded again as it is.
             except (TisConnectionError, TisApiError) as exc:
                 failures += 1
                 if (isinstance(exc, TisApiError) and not _worth_retrying(exc)) or failures >= SUBMIT_ATTEMPTS:
@@ -282,7 +289,7 @@ def _reusable(jobs: list[Job], job_name: str) -> Job | None:
 
 def _worth_retrying(exc: TisApiError) -> bool:
     """Refused for a passing reason: rate limit, server error, maintenance, or the job limit reached."""
-    return exc.is_transient or isinstance(exc, TisJobLimitError)
+    return is_temporary(exc, bounded=True) or isinstance(exc, TisJobLimitError)
 
 
 def _r2_text(value: float | str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import glob
 import hashlib
 import os
@@ -18,8 +20,9 @@ from airflow_provider_tis.hooks.errors import (
     TisDownloadLinkExpiredError,
     TisError,
     TisResponseError,
+    is_temporary,
 )
-from airflow_provider_tis.hooks.models import size_unit
+from airflow_provider_tis.hooks.models import size_bounds
 from airflow_provider_tis.version_compat import ObjectStoragePath
 
 if TYPE_CHECKING:
@@ -29,7 +32,12 @@ if TYPE_CHECKING:
 CHUNK_BYTES = 1 << 20
 MAX_RESUMES = 5
 PROGRESS_EVERY_SECONDS = 10.0
+#: On object storage (no locks), a temporary file untouched this long was left by a killed writer.
+STALE_PART_SECONDS = 3600.0
 _LOCAL = ("file", "local", "")
+_NAME_MAX_BYTES = 255  # NAME_MAX of Linux, macOS and Windows file systems
+_TOKEN_BYTES = 4
+_STEM_BYTES = _NAME_MAX_BYTES - len("..part") - 2 * _TOKEN_BYTES - 1
 
 
 class TisTransferError(TisError):
@@ -39,7 +47,7 @@ class TisTransferError(TisError):
 def safe_relative_name(name: str) -> str:
     """The server's file name as a relative path inside the destination, or an error.
 
-    Refused: empty names, absolute paths, ``..`` segments, backslashes and NUL characters.
+    Refused: empty names, names of folders (``.``, ``x/``), absolute paths, ``..`` segments, backslashes and NUL characters.
     """
     problem = None
     if not name or not name.strip():
@@ -52,6 +60,8 @@ def safe_relative_name(name: str) -> str:
         problem = "is an absolute path"
     elif any(part == ".." for part in name.split("/")):
         problem = "contains '..'"
+    elif name.split("/")[-1] in ("", "."):
+        problem = "names a folder, not a file"  # ".", "./", "x/.": a folder would become the file
     if problem:
         raise TisResponseError(
             f"The server listed a file whose name {problem} ({name!r}); it would be written outside "
@@ -60,11 +70,15 @@ def safe_relative_name(name: str) -> str:
     return "/".join(part for part in name.split("/") if part not in ("", "."))
 
 
-def destination_root(destination: str, conn_id: str | None) -> Any:
+def destination_root(destination: str | None, conn_id: str | None) -> Any:
     """An ObjectStoragePath for a local folder or any storage URL (``file://``, ``s3://``, ``memory://``...)."""
-    text = str(destination).strip()
-    if not text:
-        raise TisConfigError("`destination` is empty; give a local folder or a storage URL.")
+    text = "" if destination is None else str(destination).strip()
+    if not text or text == "None":  # "None": a template or XCom that gave nothing, rendered as text
+        what = "missing" if destination is None else "empty" if not text else "'None'"
+        raise TisConfigError(
+            f"`destination` is {what}; give a local folder or a storage URL (check the template or XCom "
+            "that provides it)."
+        )
     if "://" not in text:
         text = "file://" + os.path.abspath(os.path.expanduser(text))
     try:
@@ -113,37 +127,74 @@ def make_private_dirs(path: str) -> None:
             pass
 
 
-def looks_complete(target: Any, file: OutputFile) -> bool:
-    """Whether an existing file matches the server's listed size (which is truncated to whole units)."""
+def part_name(name: str) -> str:
+    """A hidden temporary name for ``name``, unique to its writer and within the file system's name limit.
+
+    The name is shortened, never the final one: a listed name of 255 bytes must still be downloadable.
+    """
+    stem = name.encode("utf-8", "surrogateescape")[:_STEM_BYTES].decode("utf-8", "ignore")
+    return f".{stem}.{secrets.token_hex(_TOKEN_BYTES)}.part"
+
+
+def _stale_parts(target: Any) -> list[Any]:
+    """Temporary files of ``target`` whose writer is gone (a killed task), never another live writer's.
+
+    A local writer holds a lock on its file while it lives (the system drops it when the process dies); a
+    file no one holds is stale. Object storage has no locks: there only files untouched for an hour go.
+    """
+    stem = part_name(target.name)[1 : -(_TOKEN_BYTES * 2 + 6)]
+    stale = []
+    for candidate in target.parent.glob(f".{glob.escape(stem)}.{'?' * _TOKEN_BYTES * 2}.part"):
+        if is_local(candidate):
+            if not _held_by_a_writer(candidate.path):
+                stale.append(candidate)
+            continue
+        try:
+            modified = float(candidate.stat().st_mtime)
+        except (OSError, AttributeError, KeyError, TypeError, ValueError):
+            continue
+        if modified and time.time() - modified > STALE_PART_SECONDS:  # 0: the storage keeps no times
+            stale.append(candidate)
+    return stale
+
+
+def _held_by_a_writer(path: str) -> bool:
     try:
-        size = target.stat().st_size
-    except (FileNotFoundError, OSError):
-        return False
-    if file.size is None:
-        return size > 0
-    return file.size <= size < file.size + size_unit(file.size_text)
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return True  # gone already, or not ours to judge
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # also releases the lock just taken
+    return False
 
 
 class PartialFile:
-    """A file written under a hidden temporary name, then renamed into place or removed.
+    """A file written under a hidden temporary name of its own, then renamed into place or removed.
 
     Local files are created with mode 0600 (less the umask).
     """
 
     def __init__(self, target: Any) -> None:
         self.target = target
-        self.path = target.parent / f".{target.name}.{secrets.token_hex(4)}.part"
+        self.path = target.parent / part_name(target.name)
         if is_local(target):
             make_private_dirs(target.parent.path)
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
-        for stale in target.parent.glob(f".{glob.escape(target.name)}.*.part"):  # left by a killed task
-            stale.unlink()
+        for stale in _stale_parts(target):
+            with contextlib.suppress(OSError):
+                stale.unlink()
         self.handle = self._open()
 
     def _open(self) -> Any:
         if is_local(self.path):
-            return os.fdopen(os.open(self.path.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
+            fd = os.open(self.path.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX)  # "a writer lives": see _stale_parts; released on close or death
+            return os.fdopen(fd, "wb")
         return self.path.open("wb")
 
     def restart(self) -> None:
@@ -161,6 +212,17 @@ class PartialFile:
             self.path.unlink()
         except (FileNotFoundError, OSError):
             pass
+
+
+def write_atomically(target: Any, data: bytes) -> None:
+    """Write a small file under a temporary name, then rename it into place (private, like the results)."""
+    partial = PartialFile(target)
+    try:
+        partial.handle.write(data)
+    except BaseException:
+        partial.discard()
+        raise
+    partial.commit()
 
 
 class ProgressLog:
@@ -204,12 +266,15 @@ def fetch(hook: TisHook, file: OutputFile, target: Any, log: Any, *, md5: bool =
     """Download one file into a :class:`PartialFile`, resuming broken transfers.
 
     Normally one ``/share/results`` hit. A broken transfer, or a storage error, continues with an HTTP Range
-    request on the same storage link, which spends nothing; only when there is no link (it expired, or
-    ``/share/results`` itself failed) is ``/share/results`` asked again: at most once more, and never for
-    the file's last download. With ``md5=True`` the MD5 of the bytes is computed on the way.
+    request on the same storage link, which spends nothing; only when there is no link (it expired,
+    ``/share/results`` itself failed, or the server sends the bytes itself instead of redirecting to a
+    storage) is ``/share/results`` asked again: at most once more, and never for the file's last download.
+    The bytes received must match what the server promised (Content-Length or Content-Range, and the listed
+    size within its display precision). With ``md5=True`` the MD5 of the bytes is computed on the way.
     """
     partial = PartialFile(target)
     digest, written, link, hits, troubles = hashlib.md5(), 0, None, 0, 0
+    listed = size_bounds(file.size_text)
     progress = ProgressLog(log, file.name)
     try:
         while True:
@@ -225,7 +290,7 @@ def fetch(hook: TisHook, file: OutputFile, target: Any, log: Any, *, md5: bool =
                 link = None
                 continue
             except (TisConnectionError, TisApiError) as exc:
-                if isinstance(exc, TisApiError) and not exc.is_transient:
+                if not is_temporary(exc, bounded=True):
                     raise
                 troubles += 1
                 if isinstance(exc, TisApiError) and exc.link:  # the storage failed: retry its link for free
@@ -233,7 +298,12 @@ def fetch(hook: TisHook, file: OutputFile, target: Any, log: Any, *, md5: bool =
                 _pause(hook, file, troubles, exc, log)
                 continue
             with download:
-                link = download.url
+                link = download.storage_link or link
+                if download.offset is None:
+                    raise TisTransferError(
+                        f"{file.name}: the server answered a Range request with HTTP 206 but no valid "
+                        "Content-Range, so where its bytes belong is unknown; nothing was kept."
+                    )
                 if download.offset != written:  # the range was not honoured: start over
                     partial.restart()
                     digest, written = hashlib.md5(), 0
@@ -245,24 +315,43 @@ def fetch(hook: TisHook, file: OutputFile, target: Any, log: Any, *, md5: bool =
                             digest.update(chunk)
                         written += len(chunk)
                         progress(written, total)
+                        if listed is not None and written >= listed[1]:  # an endless body stops here
+                            raise TisTransferError(
+                                f"{file.name}: the server sent more than the {file.size_text} it lists "
+                                f"({written} bytes and counting); nothing was kept."
+                            )
                 except TisConnectionError as exc:
                     troubles += 1
                     _pause(hook, file, troubles, exc, log, at=written)
                     continue
-            if total is not None and written != total:
-                raise TisTransferError(
-                    f"{file.name}: received {written} bytes, but the server announced {total}."
-                )
+            _check_received(file, written, total, listed)
             return Fetched(partial, written, digest.hexdigest() if md5 else "")
     except BaseException:
         partial.discard()
         raise
 
 
+def _check_received(
+    file: OutputFile, written: int, total: int | None, listed: tuple[int, int] | None
+) -> None:
+    """The body ended normally: it must hold what the headers announced and what the job lists."""
+    if total is not None and written != total:
+        raise TisTransferError(
+            f"{file.name}: received {written} bytes, but the server announced {total}; nothing was kept. "
+            "Run the task again."
+        )
+    if listed is not None and not listed[0] <= written < listed[1]:
+        raise TisTransferError(
+            f"{file.name}: received {written} bytes, but the job lists it as {file.size_text}; the transfer "
+            "ended early (or the server's answer is wrong). Nothing was kept; run the task again."
+        )
+
+
 def _pause(hook: TisHook, file: OutputFile, troubles: int, exc: TisError, log: Any, at: int = 0) -> None:
     """Back off before continuing a broken download, or give up after :data:`MAX_RESUMES` troubles."""
     if troubles > MAX_RESUMES:
-        raise TisTransferError(f"{file.name}: gave up after {MAX_RESUMES} broken transfers: {exc}") from exc
+        # from None: the chain could carry a presigned link; the message says what broke
+        raise TisTransferError(f"{file.name}: gave up after {MAX_RESUMES} broken transfers: {exc}") from None
     policy = hook.retry_policy
     delay = policy.delay(troubles, exc.retry_after if isinstance(exc, TisApiError) else None)
     where = f" at byte {at}" if at else ""

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_tis.hooks.errors import (
     TisConfigError,
-    TisConnectionError,
     TisError,
-    TisMaintenanceError,
     TisNotFoundError,
+    is_temporary,
+    scrub,
 )
 from airflow_provider_tis.hooks.models import JobState
 from airflow_provider_tis.hooks.outcome import (
@@ -118,16 +118,16 @@ class JobStateSensor(BaseSensorOperator):
         )
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
-        try:
-            job = self._read_job()
-        except (TisMaintenanceError, TisConnectionError) as exc:  # passing troubles: the job goes on
-            self.log.warning("Could not read TIS job %s (%s); will look again.", self.job_id, exc)
+        job = self._read_job()
+        if job is None:
             return False
         self._log_recent_messages(job)
         outcome = job_outcome(job)
         if outcome is Outcome.FAILED and job.state is JobState.FAILED:
             time.sleep(self.failed_settle_seconds)  # a cancel shows FAILED before CANCELED
             job = self._read_job()
+            if job is None:
+                return False
             outcome = job_outcome(job)
         if outcome is Outcome.SUCCESS:
             self.log.info(
@@ -164,11 +164,18 @@ class JobStateSensor(BaseSensorOperator):
         )
         return True
 
-    def _read_job(self) -> Job:
+    def _read_job(self) -> Job | None:
+        """The job, or None after a temporary trouble (the job goes on meanwhile; the sensor's timeout
+        bounds the wait)."""
         try:
             return self.hook.get_job(self.job_id)
         except TisNotFoundError:
             raise TisJobFailedError(deleted_message(self.job_id)) from None
+        except TisError as exc:
+            if not is_temporary(exc):
+                raise
+            self.log.warning("Could not read TIS job %s (%s); will look again.", self.job_id, exc)
+            return None
 
     def _log_recent_messages(self, job: Job) -> None:
         """Log the step messages of the last poke interval; the sensor keeps no state between pokes."""
@@ -183,11 +190,14 @@ class JobStateSensor(BaseSensorOperator):
     ) -> Any:
         """Resume after the trigger; an event this sensor does not understand fails the task."""
         self._restarted = restarted
+        token = self._load_token()
         if not isinstance(event, dict) or event.get("status") not in EVENT_STATUSES:
-            raise TisError(f"JobStateSensor got an unexpected trigger event {event!r}; refusing to succeed.")
+            raise TisError(
+                f"JobStateSensor got an unexpected trigger event {scrub(repr(event), token)}; refusing to succeed."
+            )
         if event.get("job_id") != self.job_id:
             raise TisError(f"The trigger event is about job {event.get('job_id')!r}, not {self.job_id!r}.")
-        status, message = event["status"], str(event.get("message", ""))
+        status, message = event["status"], scrub(str(event.get("message", "")), token)
         if status == "success" and isinstance(event.get("job"), dict):
             return event["job"]
         if status == "failed" and event.get("state") == JobState.DEAD.name and self._restart(context):
@@ -198,6 +208,14 @@ class JobStateSensor(BaseSensorOperator):
             self._cancel_if_asked()
             raise AirflowSensorTimeout(message)
         raise TisError(message or f"JobStateSensor got an incomplete trigger event {event!r}.")
+
+    def _load_token(self) -> str | None:
+        """Read the connection, which registers its token with the secret masker: this worker process
+        may not have read it yet, and an event (from an older trigger) could still carry it."""
+        try:
+            return self.hook.settings.token
+        except Exception:  # the event is still handled; a broken connection shows in any later call
+            return None
 
     def on_kill(self) -> None:
         self._cancel_if_asked()

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+LIES = ("short_chunked", "short_length", "no_content_range", "endless")
 ROUTES = ("server", "app", "verify", "jobs", "job", "status", "cancel", "restart", "submit", "share", "store")
 
 
@@ -42,6 +43,8 @@ class _Error:
     retry_after: float | None
     message: str | None
     skip: int = 0
+    body: bytes | None = None  # sent as it is, instead of a JSON message
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class Faults:
@@ -54,7 +57,9 @@ class Faults:
         self._download_drops: deque[int] = deque()
         self._submit_drops = 0
         self._upload_drops: deque[int] = deque()
+        self._lies: deque[tuple[str, int]] = deque()
         self._rewrites: dict[str, deque[Callable[[Any], tuple[bytes, str]]]] = defaultdict(deque)
+        self._trickles: dict[str, deque[float]] = defaultdict(deque)
 
     @staticmethod
     def _check(route: str) -> None:
@@ -70,13 +75,16 @@ class Faults:
         retry_after: float | None = None,
         message: str | None = None,
         after: int = 0,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         """Answer ``times`` requests to ``route`` with ``status`` (and ``Retry-After``), once ``after``
-        more requests to it have been answered normally."""
+        more requests to it have been answered normally. ``body`` and ``headers`` replace the JSON error
+        body (e.g. a gzip page with ``Content-Encoding: gzip`` from a proxy)."""
         self._check(route)
         with self._lock:
             queue = self._errors[route]
-            queue.extend(_Error(status, retry_after, message) for _ in range(times))
+            queue.extend(_Error(status, retry_after, message, 0, body, headers or {}) for _ in range(times))
             queue[len(queue) - times].skip = after
 
     def rewrite(self, route: str, change: Callable[[Any], tuple[bytes, str]], times: int = 1) -> None:
@@ -85,6 +93,13 @@ class Faults:
         self._check(route)
         with self._lock:
             self._rewrites[route].extend([change] * times)
+
+    def trickle(self, route: str, interval: float, times: int = 1) -> None:
+        """Send the next ``times`` JSON answers on API ``route`` one byte every ``interval`` seconds: each
+        byte within any read timeout, the whole answer taking minutes."""
+        self._check(route)
+        with self._lock:
+            self._trickles[route].extend([interval] * times)
 
     def slow(self, route: str, seconds: float, times: int | None = None, *, after: int = 0) -> None:
         """Delay answers on ``route`` by ``seconds`` (the next ``times`` requests, or all), once ``after``
@@ -97,6 +112,24 @@ class Faults:
         """The object store closes the connection after sending ``nbytes`` of the body."""
         with self._lock:
             self._download_drops.extend([nbytes] * times)
+
+    def lie_in_download(self, kind: str, nbytes: int = 100, times: int = 1) -> None:
+        """The next ``times`` file bodies (from the object store, or from ``/share/results`` in a local
+        workspace) break the protocol in a way no connection error shows:
+
+        - ``"short_chunked"``: chunked, no Content-Length, ends cleanly after ``nbytes``;
+        - ``"short_length"``: Content-Length ``nbytes``, and that many bytes;
+        - ``"no_content_range"``: 206 without Content-Range, the file from ``nbytes`` on;
+        - ``"endless"``: chunked, the file then zeros without end (until the client hangs up).
+        """
+        if kind not in LIES:
+            raise ValueError(f"unknown lie {kind!r}; use one of {', '.join(LIES)}")
+        with self._lock:
+            self._lies.extend([(kind, nbytes)] * times)
+
+    def take_lie(self) -> tuple[str, int] | None:
+        with self._lock:
+            return self._lies.popleft() if self._lies else None
 
     def drop_submit_response(self, times: int = 1) -> None:
         """Create the job, then close the connection without answering (a lost response)."""
@@ -114,7 +147,9 @@ class Faults:
             self._delays.clear()
             self._download_drops.clear()
             self._upload_drops.clear()
+            self._lies.clear()
             self._rewrites.clear()
+            self._trickles.clear()
             self._submit_drops = 0
 
     # -- used by the server -------------------------------------------------------------------
@@ -148,6 +183,12 @@ class Faults:
         with self._lock:
             queue = self._rewrites.get(route)
             return queue.popleft() if queue else None
+
+    def take_trickle(self, route: str) -> float:
+        """Seconds between the bytes of the answer, or 0 to send it at once."""
+        with self._lock:
+            queue = self._trickles.get(route)
+            return queue.popleft() if queue else 0.0
 
     def take_download_drop(self) -> int | None:
         with self._lock:

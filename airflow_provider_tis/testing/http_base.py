@@ -5,7 +5,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import socket
+import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
@@ -13,7 +16,12 @@ from urllib.parse import quote, urlsplit
 from airflow_provider_tis.testing.faults import RequestRecord
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from airflow_provider_tis.testing.simulator import TisSimulator
+
+#: An endless body ends after this many 64 KiB blocks (4 GiB) all the same, should the client never stop.
+ENDLESS_BLOCKS = 1 << 16
 
 
 class HttpError(Exception):
@@ -38,24 +46,41 @@ class SimHandler(BaseHTTPRequestHandler):
     def _send(
         self, status: int, body: bytes = b"", content_type: str = "application/json", **headers: str
     ) -> None:
+        self._head(status, len(body), content_type, **headers)
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _head(self, status: int, length: int, content_type: str, **headers: str) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(length))
         self.send_header("Cache-Control", "private")
         self.send_header("X-Content-Type-Options", "nosniff")
         for name, value in headers.items():
             self.send_header(name.replace("_", "-"), value)
         self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+
+    def finish_trickle(self) -> None:
+        """Send the body of a trickled answer (:meth:`Faults.trickle`) a byte at a time, each within any
+        read timeout; called once the route has let go of the simulator's locks."""
+        body, interval = getattr(self, "_trickled", (b"", 0.0))
+        self._trickled = (b"", 0.0)
+        for i in range(len(body)):  # ends with a ConnectionError once the client hangs up
+            time.sleep(interval)
+            self.wfile.write(body[i : i + 1])
 
     def _json(self, data: Any, status: int = 200) -> None:
         entry = getattr(self, "_entry", None)
         change = self.sim.faults.take_rewrite(entry[1]) if entry and status < 300 else None
-        if change is not None:
-            self._send(status, *change(data))
-            return
-        self._send(status, json.dumps(data).encode())
+        body, content_type = (
+            (json.dumps(data).encode(), "application/json") if change is None else change(data)
+        )
+        interval = self.sim.faults.take_trickle(entry[1]) if entry else 0.0
+        if interval and self.command != "HEAD":
+            self._head(status, len(body), content_type)
+            self._trickled = (body, interval)  # sent by finish_trickle
+        else:
+            self._send(status, body, content_type)
 
     def _drain(self) -> None:
         remaining = int(self.headers.get("Content-Length") or 0)
@@ -89,6 +114,63 @@ class SimHandler(BaseHTTPRequestHandler):
             )
         )
 
+    def send_file(
+        self, path: Path, start: int, end: int, status: int, headers: dict[str, str], *, chunked: bool = False
+    ) -> int:
+        """Send bytes ``start..end`` (inclusive) of a file as the answer, honouring the armed download drop
+        and protocol lies (:meth:`Faults.lie_in_download`). ``chunked``: no Content-Length (a local
+        workspace streams that way)."""
+        headers = dict(headers)
+        lie = self.sim.faults.take_lie()
+        kind, nbytes = lie if lie else ("", 0)
+        if kind == "no_content_range":
+            status, start = 206, min(nbytes, end + 1)
+            headers.pop("Content_Range", None)
+        if kind in ("short_chunked", "endless"):
+            chunked = True
+        if kind in ("short_chunked", "short_length"):
+            end = min(end, start + nbytes - 1)
+        self.send_response(status)
+        self.send_header("Content-Type", headers.pop("Content_Type", "application/octet-stream"))
+        for name, value in headers.items():
+            self.send_header(name.replace("_", "-"), value)
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(end - start + 1))
+        self.end_headers()
+        if self.command == "HEAD":
+            return status
+        drop = self.sim.faults.take_download_drop()
+        to_send = end - start + 1 if drop is None else min(drop, end - start + 1)
+        with contextlib.suppress(ConnectionError), path.open("rb") as handle:
+            if chunked:
+                handle.seek(start)
+                while to_send > 0 and (block := handle.read(min(to_send, 1 << 20))):
+                    self._write_body(block, chunked)
+                    to_send -= len(block)
+            else:  # sendfile: the simulator must outrun the clients it benchmarks
+                self.wfile.flush()
+                while to_send > 0 and (
+                    n := os.sendfile(self.connection.fileno(), handle.fileno(), start, min(to_send, 8 << 20))
+                ):
+                    start, to_send = start + n, to_send - n
+            if kind == "endless" and drop is None:
+                for _ in range(ENDLESS_BLOCKS):  # bounded, so a test that fails cannot hang
+                    self._write_body(bytes(1 << 16), chunked=True)
+        if drop is not None:
+            self._abort()
+        elif chunked:
+            with contextlib.suppress(ConnectionError):
+                self.wfile.write(b"0\r\n\r\n")
+        return status
+
+    def _write_body(self, block: bytes, chunked: bool) -> None:
+        if chunked:
+            self.wfile.write(f"{len(block):x}\r\n".encode() + block + b"\r\n")
+        else:
+            self.wfile.write(block)
+
     def _abort(self) -> None:
         """Drop the connection without an answer (logged first, like an answer)."""
         self.record(0)
@@ -105,6 +187,11 @@ class SimServer(ThreadingHTTPServer):
     def __init__(self, port: int, handler: type[SimHandler], sim: TisSimulator) -> None:
         self.sim = sim
         super().__init__(("127.0.0.1", port), handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # a client that hung up on an answer it did not want (a cap, a deadline): no traceback
+        super().handle_error(request, client_address)
 
 
 def presigned_path(job_id: str, name: str) -> str:

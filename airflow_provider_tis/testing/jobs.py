@@ -53,6 +53,8 @@ class SimConfig:
         client rather than the disk; input validation then finds no files).
     :param extra_output_names: more output files listed under exactly these names, e.g. ``../x`` to
         play a malicious or broken server.
+    :param local_workspace: ``/share/results`` sends the file itself (200, chunked, no Content-Length, no
+        Range support), as Cloudgene's local workspace does, instead of redirecting to the object store.
     """
 
     run_seconds: float = 1.0
@@ -70,6 +72,7 @@ class SimConfig:
     zip_padding: int = 0
     extra_output_names: tuple[str, ...] = ()
     keep_uploads: bool = True
+    local_workspace: bool = False
 
 
 @dataclass

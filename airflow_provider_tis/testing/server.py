@@ -76,8 +76,13 @@ class ApiHandler(SimHandler):
                     if fault.status == 503
                     else "Server error"
                 )
+                if fault.body is not None:  # a raw answer, e.g. a proxy's gzip page
+                    raw = {**headers, **fault.headers}
+                    self._send(fault.status, fault.body, raw.pop("Content-Type", "text/html"), **raw)
+                    return
                 raise HttpError(fault.status, fault.message or default, headers)
             getattr(self, f"_route_{route}")(extra=extra, **match.groupdict())
+            self.finish_trickle()  # outside the route's locks
         except HttpError as err:
             body = json.dumps({"message": err.message, "success": False}).encode() if err.message else b""
             self._send(err.status, body, **err.headers)
@@ -381,7 +386,14 @@ class ApiHandler(SimHandler):
             if sim_file.count > 0:
                 sim_file.count -= 1
             location = self.sim.presign(sim_file)
-        self._send(301, b"", Location=location)
+        if not self.sim.config.local_workspace:
+            self._send(301, b"", Location=location)
+            return
+        if not sim_file.path.exists():
+            raise HttpError(404, "File not found in workspace.")
+        # Micronaut streams the InputStream: chunked, Range ignored, its default content type
+        headers = {"Content_Type": "application/json"}
+        self.send_file(sim_file.path, 0, sim_file.size - 1, 200, headers, chunked=True)
 
 
 def make_servers(sim: TisSimulator, port: int, store_port: int) -> tuple[SimServer, SimServer]:

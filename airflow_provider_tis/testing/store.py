@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import os
 import re
 import time
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -66,29 +65,7 @@ class StoreHandler(SimHandler):
             if start >= size or start > end:
                 return self._error(416, "InvalidRange", "The requested range is not satisfiable")
             status = 206
-        length = end - start + 1
-        self.send_response(status)
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(length))
-        self.send_header("ETag", f'"{sim_file.etag}"')
-        self.send_header("Accept-Ranges", "bytes")
+        headers = {"ETag": f'"{sim_file.etag}"', "Accept_Ranges": "bytes"}
         if status == 206:
-            self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
-        self.end_headers()
-        if self.command == "HEAD":
-            return status
-        drop = self.sim.faults.take_download_drop()
-        to_send = length if drop is None else min(drop, length)
-        with sim_file.path.open("rb") as handle:
-            self.wfile.flush()
-            sent = 0
-            while sent < to_send:
-                n = os.sendfile(
-                    self.connection.fileno(), handle.fileno(), start + sent, min(to_send - sent, 8 << 20)
-                )
-                if n == 0:
-                    break
-                sent += n
-        if drop is not None:
-            self._abort()
-        return status
+            headers["Content_Range"] = f"bytes {start}-{end}/{size}"
+        return self.send_file(sim_file.path, start, end, status, headers)

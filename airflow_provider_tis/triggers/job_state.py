@@ -6,12 +6,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_tis.hooks.errors import (
-    TisConnectionError,
-    TisError,
-    TisMaintenanceError,
-    TisNotFoundError,
-)
+from airflow_provider_tis.hooks.errors import TisError, TisNotFoundError, is_temporary, scrub
 from airflow_provider_tis.hooks.models import JobState
 from airflow_provider_tis.hooks.outcome import (
     FAILED_SETTLE_SECONDS,
@@ -27,10 +22,23 @@ from airflow_provider_tis.version_compat import BaseTrigger, TriggerEvent
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from airflow_provider_tis.hooks.async_client import AsyncTisClient
     from airflow_provider_tis.hooks.models import Job
 
 #: Event statuses a waiting task must handle; anything else is refused.
 EVENT_STATUSES = ("success", "failed", "timeout", "error")
+_MAX_MESSAGE_CHARS = 500
+
+
+def _scrubbed(value: Any, token: str | None) -> Any:
+    """``value`` (an event payload) with the token and URLs' query strings removed from every string."""
+    if isinstance(value, str):
+        return scrub(value, token)
+    if isinstance(value, dict):
+        return {key: _scrubbed(item, token) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(item, token) for item in value]
+    return value
 
 
 class JobStateTrigger(BaseTrigger):
@@ -82,42 +90,66 @@ class JobStateTrigger(BaseTrigger):
         return TriggerEvent({"status": status, "job_id": self.job_id, **payload})
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        logged = 0
+        hook = TisHook(self.tis_conn_id)
         try:
-            async with await TisHook(self.tis_conn_id).async_client() as client:
-                while True:
-                    try:
-                        job = await client.get_job(self.job_id)
-                    except (TisMaintenanceError, TisConnectionError) as exc:  # passing troubles
-                        if time.time() >= self.end_time:
-                            raise
-                        self.log.warning("Could not read TIS job %s (%s); will look again.", self.job_id, exc)
-                        await asyncio.sleep(self.poll_interval)
-                        continue
-                    logged = self._log_progress(job, logged)
-                    outcome = job_outcome(job)
-                    if outcome is Outcome.FAILED and job.state is JobState.FAILED:
-                        await asyncio.sleep(self.failed_settle_seconds)  # it may be a cancel settling
-                        job = await client.get_job(self.job_id)
-                        outcome = job_outcome(job)
-                    if outcome is Outcome.SUCCESS:
-                        yield self._event("success", job=job_summary(job))
-                        return
-                    if outcome is Outcome.FAILED:
-                        yield self._event("failed", message=failure_message(job), state=job.state.name)
-                        return
-                    remaining = self.end_time - time.time()
-                    if remaining <= 0:
-                        yield self._event(
-                            "timeout",
-                            message=f"Gave up waiting for TIS job {self.job_id} (still {job.state.name}).",
-                        )
-                        return
-                    await asyncio.sleep(min(self.poll_interval, remaining))
+            async with await hook.async_client() as client:
+                event = await self._wait(client)
         except TisNotFoundError:
-            yield self._event("failed", message=deleted_message(self.job_id))
+            event = self._event("failed", message=deleted_message(self.job_id))
         except TisError as exc:
-            yield self._event("error", message=str(exc))
+            event = self._event("error", message=str(exc))
+        except Exception as exc:  # never end without an event: the task would wait for one forever
+            self.log.exception("JobStateTrigger for TIS job %s failed unexpectedly.", self.job_id)
+            said = str(exc)[:_MAX_MESSAGE_CHARS]
+            event = self._event(
+                "error", message=f"Waiting for TIS job {self.job_id} failed: {type(exc).__name__}: {said}"
+            )
+        # The event is stored in the database and logged by a worker that may not know the token yet.
+        settings = hook.__dict__.get("settings")  # loaded by async_client(), unless that failed
+        yield TriggerEvent(_scrubbed(event.payload, settings.token if settings else None))
+
+    async def _wait(self, client: AsyncTisClient) -> TriggerEvent:
+        logged = 0
+        trouble: str | None = None  # why the server could not be read, since it last could
+        while True:
+            job, why = await self._poll(client)
+            if job is not None:
+                logged = self._log_progress(job, logged)
+                if job_outcome(job) is Outcome.FAILED and job.state is JobState.FAILED:
+                    await asyncio.sleep(self.failed_settle_seconds)  # it may be a cancel settling
+                    job, why = await self._poll(client)
+            trouble = None if job is not None else why or trouble
+            if job is not None:
+                outcome = job_outcome(job)
+                if outcome is Outcome.SUCCESS:
+                    return self._event("success", job=job_summary(job))
+                if outcome is Outcome.FAILED:
+                    return self._event("failed", message=failure_message(job), state=job.state.name)
+            remaining = self.end_time - time.time()
+            if remaining <= 0:
+                why = (
+                    f"still {job.state.name}"
+                    if job is not None
+                    else f"the server could not be read: {trouble or 'no answer in time'}"
+                )
+                return self._event("timeout", message=f"Gave up waiting for TIS job {self.job_id} ({why}).")
+            await asyncio.sleep(min(self.poll_interval, remaining))
+
+    async def _poll(self, client: AsyncTisClient) -> tuple[Job | None, str | None]:
+        """Read the job within the time left (at least one poll interval, so a trigger that starts late
+        still looks once). A temporary trouble gives None and why; a read cut short by the deadline gives
+        None, None (the trouble before it says more); anything else raises."""
+        seconds = max(self.end_time - time.time(), self.poll_interval)
+        try:
+            return await asyncio.wait_for(client.get_job(self.job_id), seconds), None
+        except asyncio.TimeoutError:
+            trouble, why = f"no answer within {seconds:.1f} s", None
+        except TisError as exc:
+            if not is_temporary(exc):
+                raise
+            trouble = why = str(exc)
+        self.log.warning("Could not read TIS job %s (%s); will look again.", self.job_id, trouble)
+        return None, why
 
     def _log_progress(self, job: Job, logged: int) -> int:
         """Log step messages not logged yet in this run; returns how many are logged now."""

@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from airflow_provider_tis.hooks import TisHook
+from airflow_provider_tis.operators.manifest import MANIFEST_FOLDER
 from airflow_provider_tis.testing import TisSimulator, write_vcf
 from airflow_provider_tis.testing.sandbox import AirflowSandbox
 from airflow_provider_tis.version_compat import AIRFLOW_V_3_0_PLUS
@@ -84,7 +85,10 @@ def test_success_with_a_connection_added_by_the_cli(sandbox, inputs, tmp_path):
         files = sorted(
             str(p.relative_to(tmp_path / "results" / job_id))
             for p in (tmp_path / "results" / job_id).rglob("*.*")
+            if MANIFEST_FOLDER not in p.parts
         )
+        entries = list((tmp_path / "results" / job_id / MANIFEST_FOLDER).iterdir())
+        assert len(entries) == len(sim.jobs.jobs[job_id].files)  # one per downloaded file
         assert files == sorted(
             [
                 "chr_20.zip",
@@ -313,7 +317,11 @@ def test_michigan_example_against_the_michigan_profile(sandbox, inputs, tmp_path
         )
         assert submitted.fields["r2Filter"] == "0.3" and submitted.fields["phasing"] == "eagle"
         (folder,) = (tmp_path / "results").iterdir()
-        got = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+        got = sorted(
+            str(p.relative_to(folder))
+            for p in folder.rglob("*")
+            if p.is_file() and MANIFEST_FOLDER not in p.parts
+        )
         assert got == sorted(
             [
                 "chr_20.zip",

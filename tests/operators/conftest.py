@@ -7,8 +7,6 @@ import asyncio
 import time
 from unittest import mock
 
-import pytest
-
 
 def make_context(*, run_id: str = "run-1", map_index: int = -1, try_number: int = 1, task_id: str = "submit"):
     ti = mock.MagicMock()
@@ -60,26 +58,3 @@ def make_trigger(job_id, **kwargs):
 
 async def first_event(trigger):
     return (await asyncio.wait_for(trigger.run().__anext__(), 30)).payload
-
-
-@pytest.fixture
-def memory_fs():
-    """A fresh in-memory filesystem registered for memory:// ObjectStoragePaths."""
-    from fsspec.implementations.memory import MemoryFileSystem
-
-    from airflow_provider_tis.version_compat import AIRFLOW_V_3_0_PLUS
-
-    if AIRFLOW_V_3_0_PLUS:
-        from airflow.sdk.io import attach
-        from airflow.sdk.io.store import _STORE_CACHE
-    else:
-        from airflow.io.store import _STORE_CACHE, attach
-
-    _STORE_CACHE.clear()
-    fs = MemoryFileSystem()
-    fs.store.clear()
-    fs.pseudo_dirs.clear()
-    fs.pseudo_dirs.append("")
-    attach("memory", fs=fs)
-    yield fs
-    _STORE_CACHE.clear()

@@ -9,6 +9,7 @@ import pytest
 
 from airflow_provider_tis.hooks import TisConfigError, TisDownloadLimitError, TisHook
 from airflow_provider_tis.hooks.outcome import TisJobFailedError
+from airflow_provider_tis.operators.manifest import MANIFEST_FOLDER
 from airflow_provider_tis.operators.transfer import TisTransferError, safe_relative_name
 from airflow_provider_tis.version_compat import ObjectStoragePath
 from tests.conftest import JOB_PARAMS
@@ -96,7 +97,8 @@ def test_md5_sidecars_are_checked(tis_simulator, vcf, tmp_path, logs):
     with pytest.raises(TisTransferError) as err:
         download(job_id, tmp_path / "bad", include=["chr_20.zip"])
     assert real in str(err.value) and "0" * 32 in str(err.value)
-    assert sorted(p.name for p in (tmp_path / "bad").iterdir()) == ["chr_20.zip.md5"]  # no zip, no partial
+    # no zip, no partial: only the sidecar and its manifest entry
+    assert sorted(p.name for p in (tmp_path / "bad").iterdir()) == [MANIFEST_FOLDER, "chr_20.zip.md5"]
 
 
 def test_downloads_run_in_parallel_up_to_max_parallel(tis_simulator, finished_job, tmp_path):

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
+import os
+import re
+import time
 from unittest import mock
 
 import pytest
 
-from airflow_provider_tis.hooks import TisConfigError
+from airflow_provider_tis.hooks import TisConfigError, TisHook
 from airflow_provider_tis.hooks.models import AppInfo
 from airflow_provider_tis.operators import SubmitImputationOperator, TisJobLink
-from airflow_provider_tis.operators.inputs import default_job_name
+from airflow_provider_tis.operators import submit as submit_module
+from airflow_provider_tis.operators.inputs import default_job_name, task_job_name
 from airflow_provider_tis.operators.transfer import ProgressLog
 from airflow_provider_tis.testing import write_vcf
 from tests.operators.conftest import make_context
@@ -92,6 +97,67 @@ def test_a_failed_earlier_job_is_not_reused(tis_simulator, vcf):
     tis_simulator.config.strand_flips = False
     second = make(str(vcf)).execute(make_context(try_number=2))
     assert second != first and len(tis_simulator.jobs.jobs) == 2
+
+
+def test_an_explicit_job_name_is_not_reused_by_a_later_dag_run(tis_simulator, vcf):
+    first = make(str(vcf), job_name="my-study").execute(make_context(run_id="run-1"))
+    second = make(str(vcf), job_name="my-study").execute(make_context(run_id="run-2"))
+    assert first != second and sorted(tis_simulator.jobs.jobs) == sorted([first, second])
+    submits = tis_simulator.requests_to("submit")
+    assert [r.files for r in submits] == [("chr20.vcf.gz",), ("chr20.vcf.gz",)]  # each job has its upload
+    names = [r.fields["job-name"] for r in submits]
+    assert names[0] != names[1] and all(re.fullmatch(r"my-study-[0-9a-f]{10}", n) for n in names)
+
+
+def test_tries_of_one_run_reuse_the_job_of_an_explicit_job_name(tis_simulator, vcf, logs):
+    first = make(str(vcf), job_name="my-study").execute(make_context(run_id="run-1", try_number=1))
+    second = make(str(vcf), job_name="my-study").execute(make_context(run_id="run-1", try_number=2))
+    assert first == second and list(tis_simulator.jobs.jobs) == [first]
+    assert len(tis_simulator.requests_to("submit")) == 1
+    assert any("Reusing TIS job" in line for line in logs())
+
+
+def test_an_explicit_job_name_gets_a_suffix_of_the_task_instance_and_keeps_it_when_shortened():
+    name = task_job_name(make_context(run_id="r"), "my study")
+    assert re.fullmatch(r"my study-[0-9a-f]{10}", name)
+    assert name == task_job_name(make_context(run_id="r", try_number=2), "my study")  # stable across tries
+    others = {task_job_name(make_context(**kw), "my study") for kw in ({"run_id": "s"}, {"map_index": 0})}
+    assert name not in others and len(others) == 2
+    long = task_job_name(make_context(run_id="r"), "x" * 300)
+    assert len(long) == 100 and long.endswith(name[-11:])  # the user's part is cut, never the suffix
+
+
+def test_a_file_that_shrinks_during_the_upload_fails_at_once(tis_simulator, vcf, monkeypatch, recorded_waits):
+    size = vcf.stat().st_size
+    shrink_after_upload_starts(monkeypatch, vcf)
+    # With a one-hour submit timeout, a server waiting for the missing bytes would hold the task for an hour;
+    # 5 s is plenty to tell "fails at once" from "waits for the bytes that never come".
+    monkeypatch.setattr(submit_module, "TisHook", functools.partial(TisHook, submit_timeout=5))
+    started = time.monotonic()
+    with pytest.raises(TisConfigError, match="changed during the upload") as raised:
+        make(str(vcf)).execute(make_context())
+    assert time.monotonic() - started < 4
+    assert str(vcf) in str(raised.value)
+    assert f"{size} bytes" in str(raised.value) and f"{size // 2} bytes" in str(raised.value)
+    assert tis_simulator.jobs.jobs == {}  # no job, and no second upload of the changed file
+    assert not [r for r in tis_simulator.requests_to("submit") if r.status]
+    assert recorded_waits == []
+
+
+def shrink_after_upload_starts(monkeypatch, path):
+    """Cut ``path`` to half its size once its upload has started (after its size was read)."""
+    size = path.stat().st_size
+    done = []
+
+    def progress(log, label):
+        def report(sent, total):
+            if not done:
+                done.append(True)
+                os.truncate(path, size // 2)
+
+        return report
+
+    monkeypatch.setattr(submit_module, "ProgressLog", progress)
 
 
 def test_default_job_name_is_stable_sanitised_and_unique_per_map_index():

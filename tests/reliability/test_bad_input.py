@@ -8,8 +8,10 @@ warning, and the warning is checked instead. README's "Troubleshooting" table is
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,13 +74,20 @@ def wait(world: World, job_id: str) -> Any:
     return JobStateSensor(task_id="wait", job_id=job_id, mode="poke").poke(make_context(task_id="wait"))
 
 
-def download(world: World, job_id: str | None = None, destination: Any = None) -> Any:
+def download(world: World, job_id: str | None = None, destination: Any = "", **kwargs: Any) -> Any:
+    """Download into ``world.out`` unless another ``destination`` (None included) is given."""
     operator = DownloadResultsOperator(
         task_id="download",
         job_id=job_id or world.finished_job(),
-        destination=str(world.out) if destination is None else destination,
+        destination=str(world.out) if destination == "" else destination,
+        **kwargs,
     )
     return operator.execute(make_context(task_id="download"))
+
+
+def folder_in_the_way(world: World) -> Any:
+    (world.tmp / "other" / "qc_report.txt").mkdir(parents=True)
+    return download(world, destination=str(world.tmp / "other"))
 
 
 def file(name: str, data: bytes) -> Callable[[World], str]:
@@ -101,6 +110,21 @@ def unreadable(world: World) -> Any:
 
     with mock.patch.object(Path, "open", refuse):
         return submit(world, str(path))
+
+
+def shrinks_during_upload(world: World) -> Any:
+    """The file loses half its bytes once its upload has started (its size was read before)."""
+    from airflow_provider_tis.operators import submit as submit_module
+
+    size = world.vcf.stat().st_size
+
+    def progress(log: Any, label: str) -> Callable[[int, int], None]:
+        return lambda sent, total: os.truncate(world.vcf, size // 2)  # only the first call changes it
+
+    world.monkeypatch.setattr(submit_module, "ProgressLog", progress)
+    # A server waiting for the missing bytes would hold the task until the submit timeout: make that short.
+    world.monkeypatch.setattr(submit_module, "TisHook", functools.partial(TisHook, submit_timeout=5))
+    return submit(world)
 
 
 def foreign_job(world: World) -> Any:
@@ -157,6 +181,9 @@ CASES: dict[str, Case] = {
     "password with >": Case(lambda w: submit(w, password="a>b"), TisConfigError, ("password contains '>'",)),
     'password with "': Case(lambda w: submit(w, password='a"b'), TisConfigError, ("password contains '\"'",)),
     "password not ASCII": Case(lambda w: submit(w, password="pässword"), TisConfigError, ("password contains 'ä'",)),
+    "password with $": Case(lambda w: submit(w, password="a$HOMEb"), TisConfigError, ("password contains '$'", "7z in a shell script")),
+    "password with a backtick": Case(lambda w: submit(w, password="a`id`b"), TisConfigError, ("password contains '`'", "7z in a shell script")),
+    "password with a backslash": Case(lambda w: submit(w, password="a\\b"), TisConfigError, ("password contains '\\'", "7z in a shell script")),
     'job name with "': Case(lambda w: submit(w, job_name='my "study"'), TisConfigError, ("job name contains '\"'",)),
     # -- files -------------------------------------------------------------------------------------
     "missing file": Case(lambda w: submit(w, str(w.tmp / "missing.vcf.gz")), TisConfigError, ("does not exist", "check the path")),
@@ -169,22 +196,29 @@ CASES: dict[str, Case] = {
     "duplicate base names": Case(lambda w: submit(w, [str(write_vcf(w.tmp / d / "s.vcf.gz")) for d in "xy"]), TisConfigError, ("have the same file name",)),
     "glob matches nothing": Case(lambda w: submit(w, str(w.tmp / "none-*.vcf.gz")), TisConfigError, ("matched no file", "check the pattern")),
     "no files": Case(lambda w: submit(w, []), TisConfigError, ("No input files given",)),
+    "file shrinks during upload": Case(shrinks_during_upload, TisConfigError, ("changed during the upload", "chr20.vcf.gz", "bytes")),
     "input on unknown storage": Case(lambda w: submit(w, "nosuch://bucket/a.vcf.gz"), TisConfigError, ("Cannot read input", "installed provider")),
     # -- job ids -----------------------------------------------------------------------------------
     "empty job id": Case(lambda w: wait(w, ""), TisConfigError, ("is not a TIS job id", "check the XCom or template")),
     "malformed job id": Case(lambda w: wait(w, "../jobs"), TisConfigError, ("'../jobs' is not a TIS job id",)),
+    "job id with a newline": Case(lambda w: wait(w, "job-20251016-224029-866\n"), TisConfigError, ("'job-20251016-224029-866\\n' is not a TIS job id",)),
     "another user's job": Case(foreign_job, TisForbiddenError, ("HTTP 403", "The job belongs to another user")),
     # -- destinations ------------------------------------------------------------------------------
     "unwritable destination": Case(lambda w: download(w, destination="/proc/tis-results"), TisConfigError, ("is not writable by this worker", "Choose a folder")),
     "destination is a file": Case(lambda w: download(w, destination=file("f", b"x")(w)), TisConfigError, ("exists and is not a folder",)),
     "unknown storage scheme": Case(lambda w: download(w, destination="nosuch://bucket/x"), TisConfigError, ("Cannot use destination", "installed provider supports")),
     "empty destination": Case(lambda w: download(w, destination=" "), TisConfigError, ("`destination` is empty", "give a local folder")),
+    "no destination": Case(lambda w: download(w, destination=None), TisConfigError, ("`destination` is missing", "give a local folder")),
+    "destination rendered as None": Case(lambda w: download(w, destination="None"), TisConfigError, ("`destination` is 'None'", "check the template or XCom")),
+    "a folder where a result file goes": Case(folder_in_the_way, TisConfigError, ("A folder is in the way", "Move it away")),
+    "include is an empty list": Case(lambda w: download(w, include=[]), TisConfigError, ("`include` is empty, so nothing is selected", "Leave it out")),
     # -- connections -------------------------------------------------------------------------------
     "no token": Case(lambda w: (w.connection(host=w.sim.url), submit(w)), TisConfigError, ("has no TIS API token", "password field")),
     "malformed token": Case(lambda w: (w.connection(host=w.sim.url, password="abc"), submit(w)), TisConfigError, ("is not a TIS API token", "Copy the token again")),
     "expired token": Case(lambda w: (w.connection(host=w.sim.url, password=make_token(days=-1)), submit(w)), TisConfigError, ("expired on", "Create a new token")),
     "host not http(s)": Case(lambda w: (w.connection(host="ftp://tis.example.org", password=w.sim.token), submit(w)), TisConfigError, ("is not a server URL", "Use e.g. https://")),
     "user and password in the host": Case(lambda w: (w.connection(host="https://me:pw@tis.example.org", password=w.sim.token), submit(w)), TisConfigError, ("must not contain a user or password", "put the API token in the connection's password field")),
+    "CA bundle path missing": Case(lambda w: (w.connection(host=w.sim.url, password=w.sim.token, extra={"verify": str(w.tmp / "ca.pem")}), submit(w)), TisConfigError, ("Extra 'verify' of connection 'tis_default'", "does not exist", "CA bundle")),
     "bad timeout extra": Case(lambda w: (w.connection(host=w.sim.url, password=w.sim.token, extra={"timeout": "-1"}), submit(w)), TisConfigError, ("'timeout'", "must be positive")),
     "host without scheme (https assumed)": Case(lambda w: (w.connection(host="tis.example.org", password=w.sim.token), TisHook().settings.base_url), None, ("https://tis.example.org",)),
     "plain http to a remote host": Case(lambda w: (w.connection(host="http://tis.example.org", password=w.sim.token), TisHook("tis_default").settings), None, ("plain http to a remote host", "Use https")),
@@ -198,6 +232,14 @@ CASES: dict[str, Case] = {
     "file name with ..": Case(output_named("../../escaped.txt"), TisResponseError, ("contains '..'", "outside the destination folder")),
     "absolute file name": Case(output_named("/etc/passwd"), TisResponseError, ("is an absolute path", "nothing was downloaded")),
     "file name with NUL": Case(output_named("a\x00b.txt"), TisResponseError, ("contains a NUL character",)),
+    "file name '.'": Case(output_named("."), TisResponseError, ("names a folder, not a file", "nothing was downloaded")),
+    "two files with one name": Case(output_named("chr_20.zip"), TisResponseError, ("would both be written to 'chr_20.zip'", "separate destinations")),
+    "a file and a folder at one path": Case(output_named("statistics"), TisResponseError, ("would both be written to 'statistics'",)),
+    "deeply nested JSON": Case(job_answer(lambda d: (b"[" * 100_000 + b"]" * 100_000, "application/json")), TisResponseError, ("JSON nested too deeply", "Check that the connection's host")),
+    "answer too large": Case(job_answer(as_json(lambda d: {**d, "padding": " " * (9 << 20)})), TisResponseError, ("the answer was too large", "report this to its administrators")),
+    "time out of range": Case(job_answer(as_json(lambda d: {**d, "endTime": 1e20})), TisResponseError, ("a time out of range (1e+20 ms", "administrators")),
+    "time not a number": Case(job_answer(as_json(lambda d: {**d, "startTime": float("nan")})), TisResponseError, ("a time out of range (nan ms",)),
+    "size out of range": Case(job_answer(as_json(with_sizes("9" * 400 + " MB"))), TisResponseError, ("a file size out of range", "administrators")),
     "size string never seen": Case(job_answer(as_json(with_sizes("12 parsecs"))), None, ("a size this provider does not understand ('12 parsecs')", "Content-Length")),
 }  # fmt: skip
 
