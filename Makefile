@@ -3,7 +3,7 @@
 #                 unit, simulator and hook tests on Python 3.10 and 3.13.
 # make dist     : wheel and sdist in dist/.
 # make docs     : regenerate README's parameter reference from the docstrings.
-# make demo     : run the example DAG end to end against the local TIS simulator.
+# make demo     : run the example DAG end to end against the local TIS simulator (SERVICE=cgi: the CGI one).
 # make bench    : upload/download speed and memory against curl, on loopback (prints a table).
 PYTHON ?= python3
 VENV ?= .venv
@@ -63,8 +63,10 @@ dist: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python scripts/reference.py
 
+SERVICE ?= tis
+
 demo: $(STAMP)
-	$(BIN)/python scripts/demo.py
+	$(BIN)/python scripts/demo.py --service $(SERVICE)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/transfers.py

@@ -43,6 +43,22 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
 }
 
 
+CGI_CONNECTION_FIELDS: dict[str, dict[str, Any]] = {
+    "verify": CONNECTION_FIELDS["verify"],
+    "timeout": CONNECTION_FIELDS["timeout"],
+}
+
+CGI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["schema", "port"],
+    "relabeling": {"host": "Server URL", "login": "Account email", "password": "API token"},
+    "placeholders": {
+        "host": "https://www.cancergenomeinterpreter.org",
+        "login": "the email of your CGI account",
+        "password": "token from your CGI account page",
+    },
+}
+
+
 def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-tis",
@@ -57,7 +73,14 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-name": "TOPMed / Michigan Imputation Server",
                 "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
                 "conn-fields": CONNECTION_FIELDS,
-            }
+            },
+            {
+                "connection-type": "cgi",
+                "hook-class-name": "airflow_provider_tis.hooks.cgi.CgiHook",
+                "hook-name": "Cancer Genome Interpreter",
+                "ui-field-behaviour": CGI_FIELD_BEHAVIOUR,
+                "conn-fields": CGI_CONNECTION_FIELDS,
+            },
         ],
         "extra-links": ["airflow_provider_tis.operators.submit.TisJobLink"],
     }

@@ -11,14 +11,17 @@ import re
 import sys
 from pathlib import Path
 
-from airflow_provider_tis.hooks import TisHook
+from airflow_provider_tis.hooks import CgiHook, TisHook
 from airflow_provider_tis.operators import (
     CancelJobOperator,
+    CgiDeleteJobOperator,
+    CgiDownloadResultsOperator,
+    CgiSubmitOperator,
     DownloadResultsOperator,
     SubmitImputationOperator,
 )
-from airflow_provider_tis.sensors import JobStateSensor
-from airflow_provider_tis.triggers import JobStateTrigger
+from airflow_provider_tis.sensors import CgiJobSensor, JobStateSensor
+from airflow_provider_tis.triggers import CgiJobTrigger, JobStateTrigger
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 START, END = "<!-- reference:start -->", "<!-- reference:end -->"
@@ -29,6 +32,12 @@ CLASSES = (
     DownloadResultsOperator,
     CancelJobOperator,
     TisHook,
+    CgiSubmitOperator,
+    CgiJobSensor,
+    CgiJobTrigger,
+    CgiDownloadResultsOperator,
+    CgiDeleteJobOperator,
+    CgiHook,
 )
 _PARAM = re.compile(r"^:param (\w+):\s*(.*)$")
 

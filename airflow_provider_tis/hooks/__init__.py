@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from airflow_provider_tis.hooks.errors import (
+from airflow_provider_tis.core.errors import is_temporary, redact_url
+from airflow_provider_tis.core.retry import RetryPolicy
+from airflow_provider_tis.hooks.cgi import CgiHook
+from airflow_provider_tis.hooks.models import AppInfo, Job, JobState, OutputFile, ServerInfo, TokenInfo
+from airflow_provider_tis.hooks.tis import TisDownload, TisHook
+from airflow_provider_tis.hooks.tis_errors import (
     TisApiError,
     TisAuthError,
     TisConfigError,
@@ -15,16 +20,12 @@ from airflow_provider_tis.hooks.errors import (
     TisMaintenanceError,
     TisNotFoundError,
     TisResponseError,
-    is_temporary,
-    redact_url,
+    TisTransferError,
 )
-from airflow_provider_tis.hooks.models import AppInfo, Job, JobState, OutputFile, ServerInfo, TokenInfo
-from airflow_provider_tis.hooks.retry import RetryPolicy
-from airflow_provider_tis.hooks.streams import TisDownload
-from airflow_provider_tis.hooks.tis import TisHook
 
 __all__ = [
     "AppInfo",
+    "CgiHook",
     "Job",
     "JobState",
     "OutputFile",
@@ -44,6 +45,7 @@ __all__ = [
     "TisMaintenanceError",
     "TisNotFoundError",
     "TisResponseError",
+    "TisTransferError",
     "TokenInfo",
     "is_temporary",
     "redact_url",

@@ -4,25 +4,24 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import urlsplit
 
-from airflow_provider_tis import __version__
-from airflow_provider_tis.hooks.errors import TisConfigError
+from airflow_provider_tis.hooks.base import check_verify as check_verify_of
+from airflow_provider_tis.hooks.base import (
+    http_warning,
+    parse_number,
+    parse_verify,
+)
+from airflow_provider_tis.hooks.base import normalize_base_url as normalize_base_url_of
+from airflow_provider_tis.hooks.tis_errors import TisConfigError
 
-USER_AGENT = f"airflow-provider-tis/{__version__}"
 DEFAULT_HOST = "https://imputation.biodatacatalyst.nhlbi.nih.gov"
 DEFAULT_APP = "imputationserver2"
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_ACTIVE_JOBS = 3
 TOKEN_WARNING_DAYS = 7
-_LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -50,53 +49,6 @@ class TisSettings:
         return jwt_expiry(self.token, self.conn_id)
 
 
-def normalize_base_url(host: str | None, *, schema: str | None = None, port: int | None = None) -> str:
-    """Server root URL from what users paste: with or without ``/api/v2``, trailing slash or scheme.
-
-    A host without a scheme uses the connection's ``schema`` field when it is ``http``/``https``
-    (as the HTTP provider does) and ``https`` otherwise.
-    """
-    host = (host or "").strip()
-    if not host:
-        return DEFAULT_HOST
-    if "://" not in host:
-        scheme = schema if schema in ("http", "https") else "https"
-        host = f"{scheme}://{host}"
-    parts = urlsplit(host)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise TisConfigError(
-            f"The host {host!r} is not a server URL. Use e.g. {DEFAULT_HOST} (http or https)."
-        )
-    if "@" in parts.netloc:
-        raise TisConfigError(
-            f"The host of the connection must not contain a user or password ({parts.scheme}://...@"
-            f"{parts.hostname}); put the API token in the connection's password field."
-        )
-    netloc = parts.netloc
-    if port and parts.port is None:
-        netloc = f"{netloc}:{port}"
-    path = parts.path.rstrip("/")
-    path = path.removesuffix("/api/v2").rstrip("/")
-    return f"{parts.scheme}://{netloc}{path}"
-
-
-def is_local(url: str) -> bool:
-    return urlsplit(url).hostname in _LOCAL_HOSTS
-
-
-def _parse_verify(value: Any) -> bool | str:
-    if value is None or value == "":
-        return True
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip()
-    if text.lower() in ("true", "1", "yes"):
-        return True
-    if text.lower() in ("false", "0", "no"):
-        return False
-    return text  # a CA bundle path
-
-
 def connection_warnings(settings: TisSettings) -> list[tuple[Any, ...]]:
     """Refuse an expired token; return the warnings the connection deserves, each (key, message, *args)."""
     conn_id, expiry, now = settings.conn_id, settings.token_expiry, datetime.now(timezone.utc)
@@ -121,45 +73,20 @@ def connection_warnings(settings: TisSettings) -> list[tuple[Any, ...]]:
         warnings.append(
             ("verify", "TLS verification is off for connection '%s' (extra verify=false).", conn_id)
         )
-    if settings.base_url.startswith("http://") and not is_local(settings.base_url):
-        warnings.append(
-            (
-                "http",
-                "Connection '%s' uses plain http to a remote host: the API token travels unencrypted. "
-                "Use https.",
-                conn_id,
-            )
-        )
+    if (plain := http_warning(settings.base_url, conn_id)) is not None:
+        warnings.append(plain)
     return warnings
 
 
+def normalize_base_url(host: str | None, *, schema: str | None = None, port: int | None = None) -> str:
+    """The TIS server root from what users paste (with or without ``/api/v2``)."""
+    return normalize_base_url_of(
+        host, default=DEFAULT_HOST, schema=schema, port=port, api_path="/api/v2", error=TisConfigError
+    )
+
+
 def check_verify(settings: TisSettings) -> bool | str:
-    """``settings.verify``, refused with a TisConfigError if it names a CA bundle that is not there.
-
-    Checked where a client is built, not when the connection is read: a connection is also read where
-    no request is made (the job link, lineage), on machines that need not hold the bundle. Without this,
-    the TLS library fails with a bare FileNotFoundError that names neither the connection nor the extra.
-    """
-    verify = settings.verify
-    if isinstance(verify, str) and not os.access(verify, os.R_OK):
-        raise TisConfigError(
-            f"Extra 'verify' of connection '{settings.conn_id}' names the CA bundle {verify!r}, which does "
-            "not exist or cannot be read on this machine. Give the path of a CA bundle (PEM file or folder) "
-            "that every worker and the triggerer can read, or true to use the system's certificates."
-        )
-    return verify
-
-
-def _parse_number(value: Any, name: str, conn_id: str, kind: type[float] | type[int]) -> Any:
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        raise TisConfigError(
-            f"Extra {name!r} of connection '{conn_id}' must be a positive number, got {value!r}."
-        ) from None
-    if number <= 0:
-        raise TisConfigError(f"Extra {name!r} of connection '{conn_id}' must be positive, got {value!r}.")
-    return number
+    return check_verify_of(settings.verify, settings.conn_id, TisConfigError)
 
 
 def settings_from_connection(
@@ -183,11 +110,17 @@ def settings_from_connection(
         conn_id=conn_id,
         base_url=base_url,
         token=token,
-        verify=_parse_verify(extra.get("verify")),
-        timeout=_parse_number(extra.get("timeout", DEFAULT_TIMEOUT), "timeout", conn_id, float),
+        verify=parse_verify(extra.get("verify")),
+        timeout=parse_number(
+            extra.get("timeout", DEFAULT_TIMEOUT), "timeout", conn_id, float, TisConfigError
+        ),
         app=str(extra.get("app") or DEFAULT_APP),
-        max_active_jobs=_parse_number(
-            extra.get("max_active_jobs", DEFAULT_MAX_ACTIVE_JOBS), "max_active_jobs", conn_id, int
+        max_active_jobs=parse_number(
+            extra.get("max_active_jobs", DEFAULT_MAX_ACTIVE_JOBS),
+            "max_active_jobs",
+            conn_id,
+            int,
+            TisConfigError,
         ),
     )
     settings.token_expiry  # noqa: B018 - a malformed token fails here, before any request

@@ -16,7 +16,7 @@ from enum import IntEnum
 from fractions import Fraction
 from typing import Any
 
-from airflow_provider_tis.hooks.errors import TisResponseError, unexpected_answer
+from airflow_provider_tis.hooks.tis_errors import TisResponseError, unexpected_answer
 from airflow_provider_tis.version_compat import mask_secret
 
 

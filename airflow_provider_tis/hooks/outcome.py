@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Any
 
-from airflow_provider_tis.hooks.errors import TisError
+from airflow_provider_tis.core.state import Outcome, outcome_of
 from airflow_provider_tis.hooks.models import Job, JobState
+from airflow_provider_tis.hooks.tis_errors import TisError
 
 #: A cancelled running job shows FAILED briefly before CANCELED: re-read FAILED once after this many seconds.
 FAILED_SETTLE_SECONDS = 5.0
-
-
-class Outcome(Enum):
-    WAIT = "wait"
-    SUCCESS = "success"
-    FAILED = "failed"
 
 
 class TisJobFailedError(TisError):
@@ -24,9 +18,7 @@ class TisJobFailedError(TisError):
 
 def job_outcome(job: Job) -> Outcome:
     """WAIT while queued or running, SUCCESS for SUCCESS and SUCCESS_NOTIFIED, FAILED for everything else."""
-    if job.state.is_active:
-        return Outcome.WAIT
-    return Outcome.SUCCESS if job.state.is_success else Outcome.FAILED
+    return outcome_of(job.state)
 
 
 def failure_message(job: Job) -> str:

@@ -4,27 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import re
-import time
-from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-import httpx
-import requests
-from requests_toolbelt import MultipartEncoder
-
+from airflow_provider_tis.core.download import Download as TisDownload
+from airflow_provider_tis.core.errors import ErrorKinds
+from airflow_provider_tis.core.http import AsyncHttpClient
+from airflow_provider_tis.core.retry import RETRYABLE_STATUS, RetryPolicy, retry_after_seconds
+from airflow_provider_tis.core.upload import MultipartBody, SizedReader, UploadSource
 from airflow_provider_tis.get_provider_info import CONNECTION_FIELDS, UI_FIELD_BEHAVIOUR
-from airflow_provider_tis.hooks.answers import ACCEPT_ENCODING, parse_json, read_answer
-from airflow_provider_tis.hooks.async_client import AsyncTisClient
-from airflow_provider_tis.hooks.connection import (
-    USER_AGENT,
-    TisSettings,
-    check_verify,
-    connection_warnings,
-    settings_from_connection,
-)
-from airflow_provider_tis.hooks.errors import (
+from airflow_provider_tis.hooks.base import ServiceHook
+from airflow_provider_tis.hooks.connection import TisSettings, connection_warnings, settings_from_connection
+from airflow_provider_tis.hooks.models import AppInfo, Job, OutputFile, ServerInfo, TokenInfo, size_bounds
+from airflow_provider_tis.hooks.tis_errors import (
     TisApiError,
     TisConfigError,
     TisConnectionError,
@@ -32,24 +25,41 @@ from airflow_provider_tis.hooks.errors import (
     TisError,
     TisNotFoundError,
     TisResponseError,
+    TisTransferError,
     error_from_response,
-    scrub,
     unexpected_answer,
 )
-from airflow_provider_tis.hooks.models import AppInfo, Job, OutputFile, ServerInfo, TokenInfo
-from airflow_provider_tis.hooks.retry import RETRYABLE_STATUS, RetryPolicy, retry_after_seconds
-from airflow_provider_tis.hooks.streams import MultipartBody, SizedReader, TisDownload, UploadSource
-from airflow_provider_tis.version_compat import BaseHook, aget_connection, mask_secret
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
 
+
 _JOB_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # used with fullmatch: "$" lets "\n" in
-ResponseT = TypeVar("ResponseT", requests.Response, httpx.Response)
 _warned: set[tuple[str, str]] = set()  # (conn id, warning) pairs already logged in this process
 
 
-class TisHook(BaseHook):
+def job_path(job_id: str) -> str:
+    """The API path of a job, after checking its id (whole: ``$`` would let a newline through)."""
+    if not isinstance(job_id, str) or not _JOB_ID_RE.fullmatch(job_id):
+        raise TisConfigError(
+            f"{job_id!r} is not a TIS job id. Job ids look like 'job-20251016-224029-866' "
+            "(check the XCom or template that provides it)."
+        )
+    return f"/api/v2/jobs/{job_id}"
+
+
+class AsyncTisClient(AsyncHttpClient):
+    """The trigger's view of the API. Use as ``async with await hook.async_client() as client:``."""
+
+    async def get_job(self, job_id: str) -> Job:
+        return Job.from_json(await self.get_json(job_path(job_id), f"get job {job_id}"))
+
+    async def cancel_job(self, job_id: str) -> Job:
+        path = job_path(job_id) + "/cancel"
+        return Job.from_json(await self.get_json(path, f"cancel job {job_id}"))
+
+
+class TisHook(ServiceHook):
     """Talks to the Cloudgene 3 API of a TOPMed (TIS) or Michigan Imputation Server.
 
     The connection's ``host`` is the server URL, its ``password`` the API token.
@@ -66,6 +76,9 @@ class TisHook(BaseHook):
     conn_type = "tis"
     hook_name = "TOPMed / Michigan Imputation Server"
 
+    config_error = TisConfigError
+    async_client_class = AsyncTisClient
+
     def __init__(
         self,
         tis_conn_id: str = default_conn_name,
@@ -74,11 +87,13 @@ class TisHook(BaseHook):
         connect_timeout: float = 10.0,
         submit_timeout: float = 3600.0,
     ) -> None:
-        super().__init__()
+        super().__init__(
+            tis_conn_id,
+            retry_policy=retry_policy or RetryPolicy(),
+            connect_timeout=connect_timeout,
+            submit_timeout=submit_timeout,
+        )
         self.tis_conn_id = tis_conn_id
-        self.retry_policy = retry_policy or RetryPolicy()
-        self.connect_timeout = connect_timeout
-        self.submit_timeout = submit_timeout
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
@@ -104,20 +119,9 @@ class TisHook(BaseHook):
             for name, field in CONNECTION_FIELDS.items()
         }
 
-    @cached_property
-    def settings(self) -> TisSettings:
-        """The validated connection. Fails before any request if the token is missing or expired."""
-        return self._settings_of(self.get_connection(self.tis_conn_id))
+    settings: TisSettings  # read once, by ServiceHook
 
-    async def async_client(self) -> AsyncTisClient:
-        """A client for use inside an event loop; the connection is read without blocking it."""
-        if "settings" not in self.__dict__:
-            self.__dict__["settings"] = self._settings_of(await aget_connection(self.tis_conn_id))
-        return AsyncTisClient(self)
-
-    def _settings_of(self, conn: Any) -> TisSettings:
-        if conn.password:
-            mask_secret(conn.password)
+    def read_settings(self, conn: Any) -> TisSettings:
         settings = settings_from_connection(
             self.tis_conn_id,
             host=conn.host,
@@ -126,164 +130,48 @@ class TisHook(BaseHook):
             password=conn.password,
             extra=conn.extra_dejson,
         )
-        self._check_settings(settings)
-        return settings
-
-    def _check_settings(self, settings: TisSettings) -> None:
         for key, message, *args in connection_warnings(settings):
             self._warn_once(key, message, *args)
+        return settings
 
     def _warn_once(self, key: str, message: str, *args: object) -> None:
         if (self.tis_conn_id, key) not in _warned:
             _warned.add((self.tis_conn_id, key))
             self.log.warning(message, *args)
 
-    @cached_property
-    def session(self) -> requests.Session:
-        """A pooled session. It carries no token: only :meth:`_request` adds it, per request."""
-        session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(pool_maxsize=32)  # parallel downloads share the session
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        session.headers["User-Agent"] = USER_AGENT
-        session.verify = check_verify(self.settings)
-        return session
+    def auth_headers(self, settings: TisSettings) -> dict[str, str]:
+        return {"X-Auth-Token": settings.token}
+
+    def error_kinds(self) -> ErrorKinds:
+        def from_response(response: Any, action: str) -> TisApiError:
+            return error_from_response(
+                response, conn_id=self.tis_conn_id, action=action, secret=self.settings.token
+            )
+
+        return ErrorKinds("TIS", "the imputation server", TisResponseError, TisConnectionError, from_response)
 
     def job_url(self, job_id: str) -> str:
         """The job's page in the server's web UI."""
         return f"{self.settings.base_url}/index.html#!jobs/{job_id}"
 
-    # -- plumbing -------------------------------------------------------------------------------
-
-    def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        action: str,
-        retry: bool = True,
-        read_timeout: float | None = None,
-        **kwargs: Any,
-    ) -> requests.Response:
-        """Send one API call with the token; retry it when ``retry`` and the failure is transient.
-
-        Redirects are not followed, so the token can never be forwarded to another host. The answer is
-        read whole (capped, see :mod:`.answers`) and must arrive within the read timeout of its headers.
-        """
-        settings = self.settings
-        url = settings.base_url + path
-        headers = {
-            "X-Auth-Token": settings.token,
-            "Accept": "application/json",
-            "Accept-Encoding": ACCEPT_ENCODING,  # what answers.py unpacks itself
-            **kwargs.pop("headers", {}),
-        }
-        timeout = (self.connect_timeout, read_timeout or settings.timeout)
-        policy = self.retry_policy
-        started = time.monotonic()
-        slept = 0.0
-        attempt = 0
-        while True:
-            attempt += 1
-            response: requests.Response | None = None
-            error: requests.RequestException | None = None
-            try:
-                answer = self.session.request(
-                    method,
-                    url,
-                    headers=headers,
-                    timeout=timeout,
-                    allow_redirects=False,
-                    stream=True,
-                    **kwargs,
-                )
-                read_answer(answer, action, timeout[1])
-                response = answer
-            except requests.RequestException as exc:
-                error = exc
-            if response is not None and response.status_code < 400:
-                return self._accept(response, action)
-            elapsed = max(time.monotonic() - started, slept)
-            delay = policy.next_delay(attempt, elapsed, error, response) if retry else None
-            if delay is None:
-                break
-            self._log_retry(action, attempt, delay, error, response)
-            policy.sleep(delay)
-            slept += delay
-        if response is not None:
-            raise self._error(response, action)
-        raise self._unreachable(action, attempt, error) from error
-
-    def _error(self, response: requests.Response | httpx.Response, action: str) -> TisApiError:
-        return error_from_response(
-            response,  # type: ignore[arg-type]
-            conn_id=self.tis_conn_id,
-            action=action,
-            secret=self.settings.token,
-        )
-
-    def _accept(self, response: ResponseT, action: str) -> ResponseT:
-        """A 2xx answer passes; a redirect of an API call is refused (it would carry the token away)."""
-        if response.status_code >= 300:
-            raise TisResponseError(
-                f"TIS could not {action}: the server answered with a redirect (HTTP "
-                f"{response.status_code}). Check the host of connection '{self.tis_conn_id}'."
-            )
-        return response
-
-    def _log_retry(
-        self, action: str, attempt: int, delay: float, error: BaseException | None, response: Any
-    ) -> None:
-        reason = f"HTTP {response.status_code}" if response is not None else type(error).__name__
-        self.log.warning(
-            "Could not %s (%s); retrying in %.1f s (attempt %d of %d).",
-            action,
-            reason,
-            delay,
-            attempt + 1,
-            self.retry_policy.max_attempts,
-        )
-
-    def _unreachable(self, action: str, attempt: int, error: BaseException | None) -> TisConnectionError:
-        tries = f" after {attempt} attempts" if attempt > 1 else ""
-        said = scrub(str(error), self.settings.token)
-        return TisConnectionError(
-            f"Could not reach TIS at {self.settings.base_url} to {action}{tries}: {type(error).__name__}: {said}"
-        )
-
-    def _json(self, response: requests.Response | httpx.Response, action: str) -> Any:
-        return parse_json(response, action, self.settings.token)
-
-    def _get_json(self, path: str, action: str, **kwargs: Any) -> Any:
-        return self._json(self._request("GET", path, action=action, **kwargs), action)
-
-    @staticmethod
-    def _job_path(job_id: str) -> str:
-        if not isinstance(job_id, str) or not _JOB_ID_RE.fullmatch(job_id):
-            raise TisConfigError(
-                f"{job_id!r} is not a TIS job id. Job ids look like 'job-20251016-224029-866' "
-                "(check the XCom or template that provides it)."
-            )
-        return f"/api/v2/jobs/{job_id}"
-
     # -- server ---------------------------------------------------------------------------------
 
     def get_server(self) -> ServerInfo:
         """Server name, the token's user, the maintenance flag and the installed apps."""
-        return ServerInfo.from_json(self._get_json("/api/v2/server", "read the server description"))
+        return ServerInfo.from_json(self.http.get_json("/api/v2/server", "read the server description"))
 
     def get_app(self, app: str | None = None) -> AppInfo:
         """Declared inputs of an app: reference panels, populations, list values, checkboxes."""
         app = app or self.settings.app
-        return AppInfo.from_json(self._get_json(f"/api/v2/server/apps/{quote(app)}", f"read app {app}"))
+        return AppInfo.from_json(self.http.get_json(f"/api/v2/server/apps/{quote(app)}", f"read app {app}"))
 
     def verify_token(self) -> TokenInfo:
         """Ask the server whether the token is valid and until when."""
         action = "verify the API token"
-        response = self._request(
+        response = self.http.request(
             "POST", "/api/v2/tokens/verify", action=action, data={"token": self.settings.token}
         )
-        return TokenInfo.from_json(self._json(response, action))
+        return TokenInfo.from_json(self.http.json(response, action))
 
     def test_connection(self) -> tuple[bool, str]:
         """Check the token and the server; on success name the user and the token's expiry date."""
@@ -309,7 +197,7 @@ class TisHook(BaseHook):
         seen: set[str] = set()
         page = 1
         while True:
-            data = self._get_json("/api/v2/jobs", f"list jobs (page {page})", params={"page": page})
+            data = self.http.get_json("/api/v2/jobs", f"list jobs (page {page})", params={"page": page})
             if not isinstance(data, dict) or not isinstance(data.get("data"), list):
                 raise unexpected_answer("an unexpected job list", data)
             for item in data["data"]:
@@ -325,15 +213,15 @@ class TisHook(BaseHook):
             page += 1
 
     def get_job(self, job_id: str) -> Job:
-        return Job.from_json(self._get_json(self._job_path(job_id), f"get job {job_id}"))
+        return Job.from_json(self.http.get_json(job_path(job_id), f"get job {job_id}"))
 
     def cancel_job(self, job_id: str) -> Job:
         """Cancel a job; a finished job is left as it is. Returns the job after the request."""
-        return Job.from_json(self._get_json(self._job_path(job_id) + "/cancel", f"cancel job {job_id}"))
+        return Job.from_json(self.http.get_json(job_path(job_id) + "/cancel", f"cancel job {job_id}"))
 
     def restart_job(self, job_id: str) -> None:
         """Put a DEAD job (lost in a server restart) back in the queue."""
-        self._request("GET", self._job_path(job_id) + "/restart", action=f"restart job {job_id}")
+        self.http.request("GET", job_path(job_id) + "/restart", action=f"restart job {job_id}")
 
     def submit_job(
         self,
@@ -365,10 +253,10 @@ class TisHook(BaseHook):
             for source in files:
                 source = Path(source) if isinstance(source, str) else source
                 opened = stack.enter_context(source.open("rb"))
-                handle = SizedReader(opened, source.stat().st_size, str(source))  # str: names it in errors
+                handle = SizedReader(opened, source.stat().st_size, str(source), TisConfigError)
                 fields.append(("files", (source.name, handle, "application/octet-stream")))
-            body = MultipartBody(MultipartEncoder(fields=fields), progress)
-            response = self._request(
+            body = MultipartBody.of(fields, progress)
+            response = self.http.request(
                 "POST",
                 f"/api/v2/jobs/submit/{quote(app)}",
                 action=action,
@@ -377,7 +265,7 @@ class TisHook(BaseHook):
                 data=body,
                 headers={"Content-Type": body.content_type},
             )
-        data = self._json(response, action)
+        data = self.http.json(response, action)
         job_id = data.get("id") if isinstance(data, dict) else None
         if not isinstance(data, dict) or data.get("success") is not True or not isinstance(job_id, str):
             raise unexpected_answer("no job id for the submission", data)
@@ -390,7 +278,7 @@ class TisHook(BaseHook):
 
         ``/share/results`` needs no token, and none is sent there nor to the storage it redirects to.
         Never retried here: a retry would spend another download. To continue a broken transfer
-        without spending one, use :meth:`resume_download` with this download's ``url``.
+        without spending one, use :meth:`resume_download` with this download's ``storage_link``.
         """
         url = f"{self.settings.base_url}/share/results/{quote(file.hash)}/{quote(file.name)}"
         return self._open_stream(url, start, f"download {file.name}")
@@ -402,26 +290,14 @@ class TisHook(BaseHook):
         """
         return self._open_stream(url, start, f"resume the download of {name}")
 
+    def download_source(self, file: OutputFile) -> TisDownloadSource:
+        """``file`` as the transfer engine downloads it (:func:`airflow_provider_tis.core.download.fetch`)."""
+        return TisDownloadSource(self, file)
+
     def _open_stream(self, url: str, start: int, action: str) -> TisDownload:
-        headers = {"Range": f"bytes={start}-"} if start else {}
-        try:
-            response = self.session.get(
-                url,
-                headers=headers,
-                stream=True,
-                timeout=(self.connect_timeout, self.settings.timeout),
-                allow_redirects=True,
-            )
-        except requests.RequestException as exc:
-            # from None: the library error's text holds the presigned link with its signature
-            raise TisConnectionError(f"Could not {action}: {type(exc).__name__}") from None
+        response = self.http.stream(url, start=start, action=action)
         if response.status_code in (200, 206):
-            return TisDownload(response)
-        with response:
-            try:  # the error body, capped: a small gzip page can unpack to hundreds of MB
-                read_answer(response, action, self.settings.timeout)
-            except requests.RequestException:
-                response._content = b""  # the status says enough
+            return TisDownload(response, TisConnectionError)
         at_storage = urlsplit(response.url).netloc != urlsplit(self.settings.base_url).netloc
         if at_storage and response.status_code == 403:
             raise TisDownloadLinkExpiredError(
@@ -441,4 +317,22 @@ class TisHook(BaseHook):
                 retry_after=retry_after_seconds(response),
                 link=response.url,
             )
-        raise self._error(response, action)
+        raise self.endpoint.errors.from_response(response, action)
+
+
+class TisDownloadSource:
+    """One TIS output file for the transfer engine: counted ``/share/results`` hits, free resumes."""
+
+    transfer_error = TisTransferError
+
+    def __init__(self, hook: TisHook, file: OutputFile) -> None:
+        self._hook, self._file = hook, file
+        self.name, self.size_text, self.downloads_left = file.name, file.size_text, file.count
+        self.listed = size_bounds(file.size_text)
+        self.retry_policy = hook.retry_policy
+
+    def open(self, start: int) -> TisDownload:
+        return self._hook.open_download(self._file, start=start)
+
+    def resume(self, link: str, start: int) -> TisDownload:
+        return self._hook.resume_download(link, start, self._file.name)

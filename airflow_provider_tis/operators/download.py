@@ -11,19 +11,19 @@ from enum import Enum
 from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_tis.hooks.errors import TisConfigError, TisDownloadLimitError, TisResponseError
+from airflow_provider_tis.core.archive import extract_zip
+from airflow_provider_tis.core.download import fetch
+from airflow_provider_tis.core.files import destination_root, safe_relative_name, size_of, write_atomically
+from airflow_provider_tis.core.lineage import operator_lineage, results_asset
+from airflow_provider_tis.core.manifest import Manifest, ManifestEntry
 from airflow_provider_tis.hooks.models import JobState
 from airflow_provider_tis.hooks.outcome import TisJobFailedError, failure_message
 from airflow_provider_tis.hooks.tis import TisHook
-from airflow_provider_tis.operators.extract import extract_zip
-from airflow_provider_tis.operators.lineage import operator_lineage, results_asset
-from airflow_provider_tis.operators.manifest import Manifest, ManifestEntry
-from airflow_provider_tis.operators.transfer import (
+from airflow_provider_tis.hooks.tis_errors import (
+    TisConfigError,
+    TisDownloadLimitError,
+    TisResponseError,
     TisTransferError,
-    destination_root,
-    fetch,
-    safe_relative_name,
-    write_atomically,
 )
 from airflow_provider_tis.version_compat import AssetAlias, BaseOperator, mask_secret
 
@@ -129,7 +129,7 @@ class DownloadResultsOperator(BaseOperator):
         if self.max_parallel < 1:
             raise TisConfigError(f"max_parallel must be at least 1, got {self.max_parallel}.")
         include, exclude = _patterns(self.include, "include"), _patterns(self.exclude, "exclude") or []
-        root = destination_root(self.destination, self.dest_conn_id)
+        root = destination_root(self.destination, self.dest_conn_id, TisConfigError)
         job = self.hook.get_job(self.job_id)
         files = self._selected_files(job, include, exclude)
         targets = _targets(files, root)  # every name checked before anything is downloaded
@@ -201,7 +201,7 @@ class DownloadResultsOperator(BaseOperator):
         entry = manifest.entry(file.name)
         if self.overwrite or entry is None or entry.job_id != job_id:
             return _Action.FETCH
-        present = _size_of(target) == entry.size
+        present = size_of(target) == entry.size
         if file.name.endswith(".md5") and (not present or entry.md5 != _md5_of(target)):
             return _Action.FETCH  # a sidecar is tiny: its bytes are checked, not only its size
         if _is_zip(file.name) and f"{file.name}.md5" in targets:
@@ -271,7 +271,13 @@ class DownloadResultsOperator(BaseOperator):
             if action is _Action.UNPACK:
                 self.log.info("%s was downloaded before but not unpacked; unpacking it now.", file.name)
             assert self.password is not None
-            members = extract_zip(target, self.password, target.parent)
+            members = extract_zip(
+                target,
+                self.password,
+                target.parent,
+                config_error=TisConfigError,
+                transfer_error=TisTransferError,
+            )
             self.log.info("Unpacked %s: %s.", file.name, ", ".join(members))
             manifest.record(replace(entry, unpacked=tuple(members)))  # before the zip may go
         if not self.keep_archives and target.exists():
@@ -282,7 +288,9 @@ class DownloadResultsOperator(BaseOperator):
         self, file: OutputFile, job_id: str, target: Any, expected_md5: str | None, manifest: Manifest
     ) -> None:
         sidecar = file.name.endswith(".md5")  # its own MD5 goes in the manifest, to re-check it later
-        fetched = fetch(self.hook, file, target, self.log, md5=expected_md5 is not None or sidecar)
+        fetched = fetch(
+            self.hook.download_source(file), target, self.log, md5=expected_md5 is not None or sidecar
+        )
         if expected_md5 is not None and fetched.md5 != expected_md5:
             fetched.partial.discard()
             raise TisTransferError(
@@ -322,12 +330,14 @@ def _targets(files: list[OutputFile], root: Any) -> dict[str, Any]:
     targets: dict[str, Any] = {}
     claimed: dict[str, str] = {}  # relative path of each file and each folder -> the listed name needing it
     for file in files:
-        relative = safe_relative_name(file.name)
+        relative = safe_relative_name(file.name, TisResponseError)
         parts = relative.split("/")
         folders = ["/".join(parts[: i + 1]) for i in range(len(parts) - 1)]
         for path in (relative, *folders):
             other = claimed.get(path)
-            if other is not None and (path == relative or safe_relative_name(other) == path):
+            if other is not None and (
+                path == relative or safe_relative_name(other, TisResponseError) == path
+            ):
                 raise TisResponseError(
                     f"The server lists two output files that would both be written to {path!r} "
                     f"({other!r} and {file.name!r}); nothing was downloaded. Download them into separate "
@@ -342,13 +352,6 @@ def _targets(files: list[OutputFile], root: Any) -> dict[str, Any]:
                     f"{file.name!r} must go; nothing was downloaded. Move it away, or choose another destination."
                 )
     return targets
-
-
-def _size_of(path: Any) -> int | None:
-    try:
-        return int(path.stat().st_size)
-    except (FileNotFoundError, OSError):
-        return None
 
 
 def _md5_of(path: Any) -> str | None:

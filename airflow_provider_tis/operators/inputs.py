@@ -2,76 +2,27 @@
 
 from __future__ import annotations
 
-import glob
-import hashlib
-import os
-import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
 
-from airflow_provider_tis.hooks.errors import TisConfigError
-from airflow_provider_tis.version_compat import ObjectStoragePath
+from airflow_provider_tis.core.inputs import resolve_files as resolve_any_files
+from airflow_provider_tis.core.inputs import task_job_name
+from airflow_provider_tis.hooks.tis_errors import TisConfigError
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Sequence
+    from pathlib import Path
 
 BGZF_MAGIC = b"\x1f\x8b\x08\x04"
 _HEADER_BYTES = 18
 _UNSAFE_CHARACTERS = set('&<>"')
 #: Special inside the double quotes of the pipeline's ``7z -p"<password>"`` (bash), so they change the password.
 _SHELL_CHARACTERS = set("$`\\")
-_NAME_MAX = 100
-#: Hex digits of the task instance's hash appended to an explicit job name.
-_SUFFIX_HEX = 10
 
 
 def resolve_files(files: str | Sequence[str | os.PathLike[str]]) -> list[Any]:
-    """Paths from local paths, ``file://`` URLs, storage URLs (``s3://conn@bucket/key``, ``gs://``,
-    ``memory://``) and globs of them, or a list of those (order kept, glob matches sorted)."""
-    items = [files] if isinstance(files, (str, os.PathLike)) else list(files)
-    if not items:
-        raise TisConfigError(
-            "No input files given: pass `files` as a path, a glob or a list of .vcf.gz files."
-        )
-    paths: list[Path] = []
-    for item in items:
-        if not isinstance(item, (str, os.PathLike)):
-            raise TisConfigError(f"{item!r} in `files` is not a path; give paths, file:// URLs or globs.")
-        text = os.fspath(item).strip()
-        if "://" in text and urlsplit(text).scheme != "file":
-            paths.extend(_storage_paths(text))
-            continue
-        if "://" in text:
-            text = unquote(urlsplit(text).path)
-        text = os.path.expanduser(text)
-        if glob.has_magic(text):
-            matches = sorted(glob.glob(text))
-            if not matches:
-                raise TisConfigError(
-                    f"The pattern {text!r} in `files` matched no file on this worker; check the pattern."
-                )
-            paths.extend(Path(m) for m in matches)
-        else:
-            paths.append(Path(text))
-    return paths
-
-
-def _storage_paths(url: str) -> list[Any]:
-    try:
-        path = ObjectStoragePath(url)
-        path.fs  # noqa: B018 - an unknown scheme fails here, with the URL in the message
-    except Exception as exc:
-        raise TisConfigError(
-            f"Cannot read input {url!r}: {exc}. Use a local path or a URL whose scheme an installed provider "
-            "supports (s3:// with the Amazon provider, gs:// with Google, ...)."
-        ) from exc
-    if not glob.has_magic(path.name):
-        return [path]
-    matches = sorted(path.parent.glob(path.name), key=str)
-    if not matches:
-        raise TisConfigError(f"The pattern {url!r} in `files` matched no file; check the pattern.")
-    return matches
+    """The VCFs ``files`` names (paths, URLs, globs; see :func:`airflow_provider_tis.core.inputs.resolve_files`)."""
+    return resolve_any_files(files, TisConfigError)
 
 
 def check_input_files(paths: Sequence[Any]) -> None:
@@ -150,28 +101,6 @@ def check_password(password: str) -> None:
             "to 7z in a shell script, where $ ` \\ are special), so the result zips would not open with it. "
             'Use ASCII letters, digits and punctuation other than & < > " $ ` \\.'
         )
-
-
-def task_job_name(context: Any, job_name: str | None = None) -> str:
-    """The job name sent to the server: unique to this task instance and stable across its retries.
-
-    Without ``job_name``: dag, run, task and map index, made safe. With one: ``<job_name>-<hash>``,
-    the hash of those same parts, so a later DAG run never finds (and reuses) this run's job. Either
-    way the name stays within 100 characters; only the readable part is ever shortened.
-    """
-    ti = context["ti"]
-    parts = [ti.dag_id, ti.run_id, ti.task_id]
-    map_index = getattr(ti, "map_index", -1)
-    if isinstance(map_index, int) and map_index >= 0:
-        parts.append(str(map_index))
-    raw = "__".join(str(p) for p in parts)
-    digest = hashlib.sha256(raw.encode()).hexdigest()
-    if job_name:
-        return f"{job_name[: _NAME_MAX - _SUFFIX_HEX - 1]}-{digest[:_SUFFIX_HEX]}"
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", raw).strip("-.")
-    if len(name) > _NAME_MAX:  # keep it readable, and unique through a hash of the full name
-        name = name[: _NAME_MAX - 17] + "-" + digest[:16]
-    return name
 
 
 def default_job_name(context: Any) -> str:

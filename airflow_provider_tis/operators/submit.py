@@ -6,7 +6,11 @@ import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_tis.hooks.errors import (
+from airflow_provider_tis.core.lineage import operator_lineage
+from airflow_provider_tis.core.progress import ProgressLog
+from airflow_provider_tis.hooks.models import JobState
+from airflow_provider_tis.hooks.tis import TisHook
+from airflow_provider_tis.hooks.tis_errors import (
     TisApiError,
     TisConfigError,
     TisConnectionError,
@@ -14,8 +18,6 @@ from airflow_provider_tis.hooks.errors import (
     TisJobLimitError,
     is_temporary,
 )
-from airflow_provider_tis.hooks.models import JobState
-from airflow_provider_tis.hooks.tis import TisHook
 from airflow_provider_tis.operators.inputs import (
     check_input_files,
     check_password,
@@ -23,8 +25,6 @@ from airflow_provider_tis.operators.inputs import (
     resolve_files,
     task_job_name,
 )
-from airflow_provider_tis.operators.lineage import operator_lineage
-from airflow_provider_tis.operators.transfer import ProgressLog
 from airflow_provider_tis.version_compat import BaseOperator, BaseOperatorLink, XCom, mask_secret
 
 if TYPE_CHECKING:

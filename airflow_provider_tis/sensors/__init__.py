@@ -1,7 +1,8 @@
-"""Sensors of the TIS provider."""
+"""Sensors of the provider, one per service."""
 
 from __future__ import annotations
 
-from airflow_provider_tis.sensors.job_state import JobStateSensor
+from airflow_provider_tis.sensors.cgi import CgiJobSensor
+from airflow_provider_tis.sensors.tis import JobStateSensor
 
-__all__ = ["JobStateSensor"]
+__all__ = ["CgiJobSensor", "JobStateSensor"]

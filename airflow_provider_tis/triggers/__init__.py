@@ -1,7 +1,8 @@
-"""Triggers of the TIS provider."""
+"""Triggers of the provider, one per service."""
 
 from __future__ import annotations
 
-from airflow_provider_tis.triggers.job_state import JobStateTrigger
+from airflow_provider_tis.triggers.cgi import CgiJobTrigger
+from airflow_provider_tis.triggers.tis import JobStateTrigger
 
-__all__ = ["JobStateTrigger"]
+__all__ = ["CgiJobTrigger", "JobStateTrigger"]

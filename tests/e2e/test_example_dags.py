@@ -11,24 +11,13 @@ from pathlib import Path
 import pytest
 import requests
 
+from airflow_provider_tis.core.manifest import MANIFEST_FOLDER
 from airflow_provider_tis.hooks import TisHook
-from airflow_provider_tis.operators.manifest import MANIFEST_FOLDER
 from airflow_provider_tis.testing import TisSimulator, write_vcf
-from airflow_provider_tis.testing.sandbox import AirflowSandbox
 from airflow_provider_tis.version_compat import AIRFLOW_V_3_0_PLUS
 
-EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
 PARAMS = {"refpanel": "topmed-r3", "population": "all"}
 ZIP_PASSWORD = "Zip-Secret_4711"  # the example DAG reads it from the Variable tis_zip_password
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory) -> AirflowSandbox:
-    box = AirflowSandbox(tmp_path_factory.mktemp("airflow-home"), EXAMPLE_DAGS)
-    box.migrate()
-    pool = box.airflow("pools", "set", "tis_active_jobs", "3", "TIS job limit")
-    assert pool.returncode == 0, pool.stderr
-    return box
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ import stat
 
 import pytest
 
+from airflow_provider_tis.core.manifest import MANIFEST_FOLDER
 from airflow_provider_tis.hooks import TisConfigError, TisDownloadLimitError, TisHook
 from airflow_provider_tis.hooks.outcome import TisJobFailedError
-from airflow_provider_tis.operators.manifest import MANIFEST_FOLDER
 from airflow_provider_tis.operators.transfer import TisTransferError, safe_relative_name
 from airflow_provider_tis.version_compat import ObjectStoragePath
 from tests.conftest import JOB_PARAMS

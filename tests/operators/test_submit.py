@@ -172,7 +172,7 @@ def test_default_job_name_is_stable_sanitised_and_unique_per_map_index():
 def test_upload_progress_is_logged_at_most_every_ten_seconds():
     log = mock.Mock()
     clock = iter([0, 1, 5, 10.5, 12, 30, 31])
-    with mock.patch("airflow_provider_tis.operators.transfer.time.monotonic", lambda: next(clock)):
+    with mock.patch("airflow_provider_tis.core.progress.time.monotonic", lambda: next(clock)):
         progress = ProgressLog(log, "Upload")
         for done in (10, 20, 30, 40, 50, 100):
             progress(done, 100)

@@ -9,9 +9,9 @@ import traceback
 import pytest
 import requests
 
+from airflow_provider_tis.core.manifest import MANIFEST_FOLDER
 from airflow_provider_tis.hooks import TisConfigError, TisHook
 from airflow_provider_tis.hooks.errors import TisResponseError
-from airflow_provider_tis.operators.manifest import MANIFEST_FOLDER
 from airflow_provider_tis.operators.transfer import STALE_PART_SECONDS, PartialFile, TisTransferError
 from airflow_provider_tis.version_compat import ObjectStoragePath
 from tests.conftest import JOB_PARAMS

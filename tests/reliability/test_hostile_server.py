@@ -139,7 +139,7 @@ async def test_a_server_message_echoing_the_token_reaches_no_event_and_no_log(
     assert event["status"] == "error" and "Bad header X-Auth-Token: ***" in event["message"], event
     assert token not in json.dumps(event)
     op = sensor(running_job, deferrable=True)  # a worker that never read the connection
-    with mock.patch("airflow_provider_tis.hooks.tis.mask_secret") as mask, pytest.raises(TisError) as raised:
+    with mock.patch("airflow_provider_tis.hooks.base.mask_secret") as mask, pytest.raises(TisError) as raised:
         op.execute_complete(make_context(task_id="wait"), {**event, "message": f"old trigger: {token}"})
     mask.assert_called_with(token)  # registered with the masker before anything is logged
     assert token not in str(raised.value) and "old trigger: ***" in str(raised.value)

@@ -7,7 +7,20 @@ from pathlib import Path
 import pytest
 import requests
 
-from airflow_provider_tis.testing import TisSimulator, write_vcf
+from airflow_provider_tis.testing import CgiSimulator, TisSimulator, write_mutations, write_vcf
+
+
+@pytest.fixture
+def cgi():
+    """A CGI simulator whose jobs take 0.3 s."""
+    with CgiSimulator(run_seconds=0.3) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def mutations(tmp_path: Path) -> Path:
+    """A valid CGI mutations file (five hotspots, no sample column)."""
+    return write_mutations(tmp_path / "variants.txt")
 
 
 @pytest.fixture

@@ -73,6 +73,7 @@ def test_revoked_and_superseded_tokens_are_403_with_empty_body(sim):
     superseded = api(sim, "/api/v2/jobs", token=old)
     assert superseded.status_code == 403 and superseded.content == b""
     assert api(sim, "/api/v2/jobs", token=new).status_code == 200
+    assert [r.auth_ok for r in sim.requests_to("jobs")[-2:]] == [False, True]
     sim.revoke_token()
     assert api(sim, "/api/v2/jobs", token=new).status_code == 403
 

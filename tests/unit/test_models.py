@@ -56,7 +56,7 @@ def test_the_hook_registers_the_token_with_the_secret_masker(set_connection):
     so it stays masked however the connection was obtained."""
     token = make_token()
     set_connection("tis_masked", host="https://tis.example.org", password=token)
-    with mock.patch("airflow_provider_tis.hooks.tis.mask_secret") as mask:
+    with mock.patch("airflow_provider_tis.hooks.base.mask_secret") as mask:
         TisHook("tis_masked").settings  # noqa: B018
     mask.assert_called_once_with(token)
 

@@ -6,8 +6,10 @@ import io
 
 import pytest
 
-from airflow_provider_tis.hooks import TisConfigError
-from airflow_provider_tis.hooks.streams import SizedReader
+from airflow_provider_tis.core.errors import (
+    ConfigError as TisConfigError,
+)  # the core raises the base; hooks pass their own class
+from airflow_provider_tis.core.upload import SizedReader
 
 
 def read_all(reader: SizedReader, block: int = 4) -> bytes:

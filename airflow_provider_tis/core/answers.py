@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 import urllib3
 
-from airflow_provider_tis.hooks.errors import TisResponseError, scrub
+from airflow_provider_tis.core.errors import ErrorKinds, scrub
 
 #: Largest successful answer read, decompressed: a job with hundreds of steps and files is far below.
 MAX_ANSWER_BYTES = 8 << 20
@@ -34,9 +34,11 @@ if TYPE_CHECKING:
     import httpx
 
 
-def parse_json(response: requests.Response | httpx.Response, action: str, secret: str | None) -> Any:
-    """The answer's JSON; anything else (not JSON, nested too deeply to parse) is a TisResponseError
-    showing the start of the body, with ``secret`` (the token) and URLs' query strings removed."""
+def parse_json(
+    response: requests.Response | httpx.Response, action: str, secret: str | None, errors: ErrorKinds
+) -> Any:
+    """The answer's JSON; anything else (not JSON, nested too deeply to parse) is the service's response
+    error showing the start of the body, with ``secret`` (the token) and URLs' query strings removed."""
     try:
         return response.json()
     except (ValueError, RecursionError) as exc:
@@ -46,10 +48,10 @@ def parse_json(response: requests.Response | httpx.Response, action: str, secret
             else "something that is not JSON"
         )
         snippet = scrub(response.content.decode("utf-8", "replace"), secret)[:_SNIPPET_CHARS].strip()
-        raise TisResponseError(
-            f"TIS answered {action} with {what} (HTTP {response.status_code}, "
+        raise errors.response(
+            f"{errors.service} answered {action} with {what} (HTTP {response.status_code}, "
             f"{response.headers.get('Content-Type', 'no content type')}): {snippet!r}. "
-            "Check that the connection's host is the imputation server."
+            f"Check that the connection's host is {errors.server}."
         ) from None
 
 
@@ -57,7 +59,8 @@ class _Body:
     """An answer's body as it arrives, unpacked here rather than by the HTTP library, never more than
     the cap plus one byte: a library unpacks each network read whole, a thousand times its size."""
 
-    def __init__(self, status: int, headers: Mapping[str, str], action: str) -> None:
+    def __init__(self, status: int, headers: Mapping[str, str], action: str, errors: ErrorKinds) -> None:
+        self.errors = errors
         self.success = status < 300
         self.limit = MAX_ANSWER_BYTES if self.success else MAX_ERROR_BYTES
         self.action = action
@@ -80,9 +83,9 @@ class _Body:
                 self._size += len(out)
         except zlib.error:
             if self.success:
-                raise TisResponseError(
-                    f"TIS answered {self.action} with broken gzip or deflate data. Check that the "
-                    "connection's host is the imputation server."
+                raise self.errors.response(
+                    f"{self.errors.service} answered {self.action} with broken gzip or deflate data. "
+                    f"Check that the connection's host is {self.errors.server}."
                 ) from None
             return False  # an error body: what unpacked so far will do, its status says the rest
         return self._size <= self.limit
@@ -90,31 +93,31 @@ class _Body:
     def content(self) -> bytes:
         """The body: an error body is cut at its cap; a successful answer over it is refused."""
         if self.unknown and self.success:
-            raise TisResponseError(
-                f"TIS answered {self.action} in an encoding it was not asked for. Check that the "
-                "connection's host is the imputation server."
+            raise self.errors.response(
+                f"{self.errors.service} answered {self.action} in an encoding it was not asked for. "
+                f"Check that the connection's host is {self.errors.server}."
             )
         if self.unknown:
             return b""  # an error: its status says enough
         body = b"".join(self._chunks)
         if len(body) > self.limit and self.success:
-            raise TisResponseError(
-                f"TIS answered {self.action} with more than {self.limit >> 20} MiB: the answer was too "
-                "large for any answer of its API, so it was not read. Check that the connection's host "
-                "is the imputation server; if it is, report this to its administrators."
+            raise self.errors.response(
+                f"{self.errors.service} answered {self.action} with more than {self.limit >> 20} MiB: the "
+                "answer was too large for any answer of its API, so it was not read. Check that the "
+                f"connection's host is {self.errors.server}; if it is, report this to its administrators."
             )
         return body[: self.limit]
 
 
-def read_answer(response: requests.Response, action: str, seconds: float) -> None:
+def read_answer(response: requests.Response, action: str, seconds: float, errors: ErrorKinds) -> None:
     """Read a streamed answer's body into ``response.content``.
 
     The whole body must arrive within ``seconds`` of the headers: past that, or when the connection
     breaks, a ``requests`` error is raised that the retry loop treats like any read timeout or broken
-    connection. A successful answer over :data:`MAX_ANSWER_BYTES` raises :class:`TisResponseError`.
+    connection. A successful answer over :data:`MAX_ANSWER_BYTES` raises the service's response error.
     """
     deadline = time.monotonic() + seconds
-    body = _Body(response.status_code, response.headers, action)
+    body = _Body(response.status_code, response.headers, action, errors)
     complete = False
     try:
         # read1 returns what has arrived, so the deadline is checked between the bytes of a trickle
@@ -139,9 +142,9 @@ def read_answer(response: requests.Response, action: str, seconds: float) -> Non
     response._content = body.content()
 
 
-async def aread_answer(response: httpx.Response, action: str) -> None:
+async def aread_answer(response: httpx.Response, action: str, errors: ErrorKinds) -> None:
     """The async twin of :func:`read_answer` (its caller bounds the time with ``asyncio.wait_for``)."""
-    body = _Body(response.status_code, response.headers, action)
+    body = _Body(response.status_code, response.headers, action, errors)
     try:
         if not body.unknown:
             async for data in response.aiter_raw():

@@ -1,0 +1,277 @@
+"""HTTP for every service: one request/retry loop, driven by a sync (requests) and an async (httpx) client.
+
+:class:`Attempts` decides everything (whether to retry, how long to wait, what to raise); the two clients
+only send and sleep. Both send the service's auth headers to its own host only and never follow a redirect
+with them, read answers within a size cap and a total deadline (:mod:`.answers`), and turn failures into the
+service's own exceptions (:class:`~airflow_provider_tis.core.errors.ErrorKinds`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+import requests
+
+from airflow_provider_tis import __version__
+from airflow_provider_tis.core.answers import ACCEPT_ENCODING, aread_answer, parse_json, read_answer
+from airflow_provider_tis.core.errors import scrub
+from airflow_provider_tis.core.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from airflow_provider_tis.core.errors import ApiError, ErrorKinds, NetworkError
+
+USER_AGENT = f"airflow-provider-tis/{__version__}"
+#: What callers may name in type hints without importing an HTTP library themselves.
+Session = requests.Session
+Response = requests.Response
+_Client = TypeVar("_Client", bound="AsyncHttpClient")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where and how a service is called.
+
+    :param base_url: the server root; paths are appended to it.
+    :param auth: headers that authenticate (sent on API calls only, never across a redirect).
+    :param errors: the service's exception classes and its error mapping.
+    :param secret: what must never appear in a message (the token), scrubbed from server text.
+    :param verify: TLS verification: True, False or a CA bundle path.
+    :param timeout: read timeout of API calls, in seconds; an answer must also be complete within it.
+    :param connect_timeout: seconds to wait for a TCP/TLS connection.
+    :param retry_policy: backoff of idempotent calls.
+    """
+
+    base_url: str
+    auth: Mapping[str, str] = field(repr=False)
+    errors: ErrorKinds
+    secret: str | None = field(default=None, repr=False)
+    verify: bool | str = True
+    timeout: float = 60.0
+    connect_timeout: float = 10.0
+    retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
+
+    def headers(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        return {
+            **self.auth,
+            "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,  # what answers.py unpacks itself
+            **(extra or {}),
+        }
+
+
+class Attempts:
+    """The one retry loop's decisions for one call; the clients only send what it says and sleep.
+
+    :param retry: False for calls that must never be sent twice (a submission).
+    """
+
+    def __init__(self, endpoint: Endpoint, action: str, log: Any, *, retry: bool = True) -> None:
+        self.endpoint, self.action, self.log, self.retry = endpoint, action, log, retry
+        self.attempt, self.slept, self.started = 0, 0.0, time.monotonic()
+        self.error: BaseException | None = None
+        self.response: Any = None
+
+    def failed(self, error: BaseException | None, response: Any) -> float | None:
+        """Record a failed attempt; the seconds to wait before the next one, or None to give up."""
+        self.attempt += 1
+        self.error, self.response = error, response
+        if not self.retry:
+            return None
+        policy = self.endpoint.retry_policy
+        elapsed = max(time.monotonic() - self.started, self.slept)
+        delay = policy.next_delay(self.attempt, elapsed, error, response)
+        if delay is not None:
+            reason = f"HTTP {response.status_code}" if response is not None else type(error).__name__
+            self.log.warning(
+                "Could not %s (%s); retrying in %.1f s (attempt %d of %d).",
+                self.action,
+                reason,
+                delay,
+                self.attempt + 1,
+                policy.max_attempts,
+            )
+            self.slept += delay
+        return delay
+
+    def give_up(self) -> ApiError | NetworkError:
+        """The exception for the last failure: the service's error for an answer, else unreachable."""
+        errors = self.endpoint.errors
+        if self.response is not None:
+            return errors.from_response(self.response, self.action)
+        tries = f" after {self.attempt} attempts" if self.attempt > 1 else ""
+        said = scrub(str(self.error), self.endpoint.secret)
+        return errors.network(
+            f"Could not reach {errors.service} at {self.endpoint.base_url} to {self.action}{tries}: "
+            f"{type(self.error).__name__}: {said}"
+        )
+
+    def accept(self, response: Any) -> Any:
+        """A 2xx answer passes; a redirect of an API call is refused (it would carry the token away)."""
+        if response.status_code >= 300:
+            errors = self.endpoint.errors
+            raise errors.response(
+                f"{errors.service} could not {self.action}: the server answered with a redirect (HTTP "
+                f"{response.status_code}). Check the host of the connection."
+            )
+        return response
+
+
+class HttpClient:
+    """The synchronous client (requests): API calls and file streams.
+
+    :param endpoint: the service's endpoint.
+    :param log: where retries are logged (the hook's logger).
+    """
+
+    def __init__(self, endpoint: Endpoint, log: Any) -> None:
+        self.endpoint = endpoint
+        self.log = log
+
+    @cached_property
+    def session(self) -> requests.Session:
+        """A pooled session. It carries no token: only :meth:`request` adds it, per request."""
+        session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=32)  # parallel downloads share the session
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        session.headers["User-Agent"] = USER_AGENT
+        session.verify = self.endpoint.verify
+        return session
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        action: str,
+        retry: bool = True,
+        read_timeout: float | None = None,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """Send one API call with the auth headers; retried when ``retry`` and the failure is temporary.
+
+        Redirects are not followed. The answer is read whole (capped) within the read timeout.
+        """
+        endpoint = self.endpoint
+        timeout = (endpoint.connect_timeout, read_timeout or endpoint.timeout)
+        attempts = Attempts(endpoint, action, self.log, retry=retry)
+        while True:
+            response: requests.Response | None = None
+            error: requests.RequestException | None = None
+            try:
+                answer = self.session.request(
+                    method,
+                    endpoint.base_url + path,
+                    headers=endpoint.headers(headers),
+                    timeout=timeout,
+                    allow_redirects=False,
+                    stream=True,
+                    **kwargs,
+                )
+                read_answer(answer, action, timeout[1], endpoint.errors)
+                response = answer
+            except requests.RequestException as exc:
+                error = exc
+            if response is not None and response.status_code < 400:
+                return attempts.accept(response)
+            delay = attempts.failed(error, response)
+            if delay is None:
+                raise attempts.give_up() from None  # the library's error is in the message, scrubbed
+            endpoint.retry_policy.sleep(delay)
+
+    def json(self, response: requests.Response, action: str) -> Any:
+        return parse_json(response, action, self.endpoint.secret, self.endpoint.errors)
+
+    def get_json(self, path: str, action: str, **kwargs: Any) -> Any:
+        return self.json(self.request("GET", path, action=action, **kwargs), action)
+
+    def stream(self, url: str, *, start: int, action: str, authenticated: bool = False) -> requests.Response:
+        """Open a file download from byte ``start``; never retried here (a retry may spend a download).
+
+        Unauthenticated streams follow redirects (to a storage); authenticated ones never do. An error
+        answer's body is read, capped, so the caller can map it.
+        """
+        headers = {"Range": f"bytes={start}-"} if start else {}
+        if authenticated:
+            headers = {**self.endpoint.auth, **headers}
+        try:
+            response = self.session.get(
+                url,
+                headers=headers,
+                stream=True,
+                timeout=(self.endpoint.connect_timeout, self.endpoint.timeout),
+                allow_redirects=not authenticated,
+            )
+        except requests.RequestException as exc:
+            # from None: the library error's text holds the (presigned) link with its signature
+            raise self.endpoint.errors.network(f"Could not {action}: {type(exc).__name__}") from None
+        if response.status_code >= 300:
+            with response:
+                try:  # the error body, capped: a small gzip page can unpack to hundreds of MB
+                    read_answer(response, action, self.endpoint.timeout, self.endpoint.errors)
+                except requests.RequestException:
+                    response._content = b""  # the status says enough
+        return response
+
+
+class AsyncHttpClient:
+    """The asynchronous client (httpx) for triggers: the same loop, sleeping with ``asyncio.sleep``.
+
+    Use as ``async with AsyncHttpClient(endpoint, log) as client:``. Each attempt, answer included, must
+    end within the connect and read timeouts together: a server that trickles bytes, each within the read
+    timeout, cannot hold a call forever.
+    """
+
+    def __init__(self, endpoint: Endpoint, log: Any) -> None:
+        self.endpoint = endpoint
+        self.log = log
+        self._attempt_seconds = endpoint.connect_timeout + endpoint.timeout
+        self._client = httpx.AsyncClient(
+            base_url=endpoint.base_url,
+            headers={"User-Agent": USER_AGENT},
+            verify=endpoint.verify,
+            timeout=httpx.Timeout(endpoint.timeout, connect=endpoint.connect_timeout),
+            follow_redirects=False,
+        )
+
+    async def __aenter__(self: _Client) -> _Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._client.aclose()
+
+    async def request(self, method: str, path: str, *, action: str) -> httpx.Response:
+        attempts = Attempts(self.endpoint, action, self.log)
+        while True:
+            response: httpx.Response | None = None
+            error: BaseException | None = None
+            try:
+                response = await asyncio.wait_for(self._attempt(method, path, action), self._attempt_seconds)
+            except asyncio.TimeoutError:  # counts as a read timeout: retried, then a network error
+                error = httpx.ReadTimeout(f"no complete answer within {self._attempt_seconds:g} s")
+            except httpx.HTTPError as exc:
+                error = exc
+            if response is not None and response.status_code < 400:
+                return attempts.accept(response)
+            delay = attempts.failed(error, response)
+            if delay is None:
+                raise attempts.give_up() from None
+            await asyncio.sleep(delay)
+
+    async def get_json(self, path: str, action: str) -> Any:
+        response = await self.request("GET", path, action=action)
+        return parse_json(response, action, self.endpoint.secret, self.endpoint.errors)
+
+    async def _attempt(self, method: str, path: str, action: str) -> httpx.Response:
+        request = self._client.build_request(method, path, headers=self.endpoint.headers())
+        response = await self._client.send(request, stream=True)
+        await aread_answer(response, action, self.endpoint.errors)
+        return response

@@ -1,0 +1,97 @@
+"""When and how long to wait before retrying an idempotent request."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Protocol
+
+import httpx
+import requests
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+
+class Response(Protocol):
+    """What retry decisions read of a response; requests and httpx responses both fit."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+
+#: Answers that pass by themselves: rate limiting, a proxy's bad gateway or gateway timeout, maintenance.
+#: A wait (sensor, trigger) outlasts them until its own timeout; see ``errors.is_temporary``.
+TEMPORARY_STATUS = frozenset({429, 502, 503, 504})
+#: A loop with a small attempt limit also retries a 500: it is often a one-off crash of one request,
+#: but a 500 that persists is a server bug, so it is never waited out for the hours a job runs.
+RETRYABLE_STATUS = TEMPORARY_STATUS | {500}
+#: Library errors of a call that may succeed when sent again: refused or lost connections, timeouts.
+TRANSIENT_ERRORS = (requests.ConnectionError, requests.Timeout, httpx.TransportError)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter, honouring ``Retry-After``.
+
+    :param max_attempts: attempts in all, the first one included (1 disables retries).
+    :param initial_delay: seconds before the first retry; doubles each time.
+    :param max_delay: longest single wait in seconds (a longer ``Retry-After`` is capped to it).
+    :param max_elapsed: give up when the next wait would end later than this many seconds after
+        the first attempt started.
+    """
+
+    max_attempts: int = 5
+    initial_delay: float = 1.0
+    max_delay: float = 60.0
+    max_elapsed: float = 300.0
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
+
+    def next_delay(
+        self, attempt: int, elapsed: float, error: BaseException | None, response: Response | None
+    ) -> float | None:
+        """Seconds to wait before attempt ``attempt + 1``, or None to give up.
+
+        :param elapsed: seconds since the first attempt started (waits included).
+        """
+        if not is_retryable(error, response) or attempt >= self.max_attempts:
+            return None
+        delay = self.delay(attempt, retry_after_seconds(response))
+        return None if elapsed + delay > self.max_elapsed else delay
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based), or the server's Retry-After."""
+        if retry_after is not None:
+            return min(retry_after, self.max_delay)
+        backoff = min(self.max_delay, self.initial_delay * 2 ** (attempt - 1))
+        return random.uniform(backoff / 2, backoff)
+
+
+def is_retryable(error: BaseException | None, response: Response | None) -> bool:
+    if response is not None:
+        return response.status_code in RETRYABLE_STATUS
+    return isinstance(error, TRANSIENT_ERRORS)
+
+
+def retry_after_seconds(response: Response | None) -> float | None:
+    """The ``Retry-After`` header in seconds (number or HTTP date), or None."""
+    value = response.headers.get("Retry-After") if response is not None else None
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())

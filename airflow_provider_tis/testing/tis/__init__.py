@@ -1,0 +1,1 @@
+"""The TOPMed/Michigan Imputation Server (Cloudgene 3) simulator."""

@@ -1,0 +1,96 @@
+"""JobStateTrigger: waits in the triggerer until a TIS job ends, without holding a worker slot."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_tis.core.events import EVENT_STATUSES
+from airflow_provider_tis.core.state import Outcome
+from airflow_provider_tis.hooks.models import JobState
+from airflow_provider_tis.hooks.outcome import (
+    FAILED_SETTLE_SECONDS,
+    failure_message,
+    job_outcome,
+    job_summary,
+)
+from airflow_provider_tis.hooks.tis import TisHook
+from airflow_provider_tis.triggers.base import JobPollingTrigger
+
+__all__ = ["EVENT_STATUSES", "JobStateTrigger"]  # EVENT_STATUSES lived here
+
+if TYPE_CHECKING:
+    from airflow_provider_tis.hooks.models import Job
+    from airflow_provider_tis.hooks.tis import AsyncTisClient
+    from airflow_provider_tis.version_compat import TriggerEvent
+
+
+class JobStateTrigger(JobPollingTrigger):
+    """Poll a TIS job until it ends or the deadline passes; yields exactly one event.
+
+    Events are ``{"status": "success", "job_id", "job": <summary>}``, ``{"status": "failed", "job_id",
+    "message", "state": <JobState name, absent for a deleted job>}`` and ``{"status": "timeout" | "error",
+    "job_id", "message"}``.
+
+    :param job_id: the TIS job id.
+    :param tis_conn_id: Airflow connection id of type ``tis``.
+    :param poll_interval: seconds between polls.
+    :param end_time: absolute deadline (epoch seconds); at that point a ``timeout`` event is sent.
+    :param failed_settle_seconds: how long to wait before re-reading a FAILED job once.
+    :param cancel_on_kill: cancel the remote job when a user kills the task (Airflow >= 3.3).
+    """
+
+    service = "TIS"
+    conn_param = "tis_conn_id"
+    # the path earlier versions stored with deferred tasks: it stays valid (a re-export module)
+    classpath = "airflow_provider_tis.triggers.job_state.JobStateTrigger"
+
+    def __init__(
+        self,
+        job_id: str,
+        tis_conn_id: str,
+        poll_interval: float,
+        end_time: float,
+        failed_settle_seconds: float = FAILED_SETTLE_SECONDS,
+        cancel_on_kill: bool = False,
+    ) -> None:
+        super().__init__(job_id, tis_conn_id, poll_interval, end_time, cancel_on_kill)
+        self.failed_settle_seconds = float(failed_settle_seconds)
+        self._logged = 0  # step messages logged so far in this run
+
+    @property
+    def tis_conn_id(self) -> str:
+        return self.conn_id
+
+    def arguments(self) -> dict[str, Any]:
+        return {**super().arguments(), "failed_settle_seconds": self.failed_settle_seconds}
+
+    def hook(self) -> TisHook:
+        return TisHook(self.conn_id)
+
+    async def look(self, client: AsyncTisClient) -> tuple[TriggerEvent | None, str]:
+        job = await client.get_job(self.job_id)
+        self._log_progress(job)
+        if job_outcome(job) is Outcome.FAILED and job.state is JobState.FAILED:
+            await asyncio.sleep(self.failed_settle_seconds)  # it may be a cancel settling
+            job = await client.get_job(self.job_id)
+        outcome = job_outcome(job)
+        if outcome is Outcome.SUCCESS:
+            return self.event("success", job=job_summary(job)), job.state.name
+        if outcome is Outcome.FAILED:
+            return self.event("failed", message=failure_message(job), state=job.state.name), job.state.name
+        return None, job.state.name
+
+    async def cancel(self, client: AsyncTisClient) -> str:
+        return (await client.cancel_job(self.job_id)).state.name
+
+    def _log_progress(self, job: Job) -> None:
+        """Log step messages not logged yet in this run."""
+        messages = [(step.name, m.message) for step in job.steps for m in step.messages]
+        for step, message in messages[self._logged :]:
+            self.log.info("TIS job %s, %s: %s", self.job_id, step, message)
+        if job.state is JobState.WAITING:
+            self.log.info(
+                "TIS job %s is waiting in the queue (position %d).", self.job_id, job.position_in_queue
+            )
+        self._logged = max(self._logged, len(messages))
