@@ -174,6 +174,7 @@ class HttpClient:
                     timeout=timeout,
                     allow_redirects=False,
                     stream=True,
+                    verify=endpoint.verify,  # per request: REQUESTS_CA_BUNDLE would override the session's
                     **kwargs,
                 )
                 read_answer(answer, action, timeout[1], endpoint.errors)
@@ -209,6 +210,7 @@ class HttpClient:
                 stream=True,
                 timeout=(self.endpoint.connect_timeout, self.endpoint.timeout),
                 allow_redirects=not authenticated,
+                verify=self.endpoint.verify,
             )
         except requests.RequestException as exc:
             # from None: the library error's text holds the (presigned) link with its signature

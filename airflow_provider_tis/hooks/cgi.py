@@ -20,6 +20,7 @@ from airflow_provider_tis.hooks.base import (
     parse_verify,
 )
 from airflow_provider_tis.hooks.cgi_models import (
+    JOB_ID,
     CgiConfigError,
     CgiConnectionError,
     CgiJob,
@@ -39,6 +40,8 @@ API = "/api/v1"
 REFERENCES = ("hg19", "hg38")
 INPUT_KINDS = ("mutations", "cnas", "translocations")
 DEFAULT_TIMEOUT = 60.0
+#: The largest results zip accepted (CGI does not list sizes).
+MAX_RESULTS_BYTES = 2 << 30
 
 
 @dataclass(frozen=True)
@@ -260,9 +263,11 @@ class CgiHook(ServiceHook):
                 headers={"Content-Type": body.content_type},
             )
         job_id = self.http.json(response, action)
-        if not isinstance(job_id, str) or not job_id:
+        if not isinstance(job_id, str) or not JOB_ID.fullmatch(
+            job_id
+        ):  # the job may exist: not a config error
             raise unexpected_answer("the new job's id", job_id)
-        return check_job_id(job_id)
+        return job_id
 
     # -- results --------------------------------------------------------------------------------
 
@@ -282,11 +287,12 @@ class CgiHook(ServiceHook):
 
 
 class CgiResultsSource:
-    """A job's results zip for the transfer engine: downloads are not counted; no size is listed."""
+    """A job's results zip for the transfer engine: downloads are not counted; no size is listed, so a
+    bound stands in for it (results are kilobytes to megabytes [I]): a body without end stops there."""
 
     transfer_error = CgiTransferError
-    listed = None
-    size_text = "unknown"
+    listed = (0, MAX_RESULTS_BYTES)
+    size_text = f"at most {MAX_RESULTS_BYTES >> 30} GiB (this provider's bound)"
     downloads_left = None
 
     def __init__(self, hook: CgiHook, job_id: str) -> None:

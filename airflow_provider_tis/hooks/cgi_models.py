@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from airflow_provider_tis.core.http import Response
 
 #: Job ids are 20 hex characters (``c22ecf2af788d65ec257``); accepted a little wider, matched whole.
-_JOB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+JOB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
 class CgiError(ProviderError):
@@ -127,7 +127,8 @@ class CgiJob:
 
 
 def check_job_id(job_id: object) -> str:
-    if not isinstance(job_id, str) or not _JOB_ID.fullmatch(job_id):
+    # "None"/"null": what a template renders when its XCom gave nothing
+    if not isinstance(job_id, str) or not JOB_ID.fullmatch(job_id) or job_id in ("None", "null"):
         raise CgiConfigError(
             f"{job_id!r} is not a CGI job id. Job ids look like 'c22ecf2af788d65ec257' (check the XCom or "
             "template that provides it)."

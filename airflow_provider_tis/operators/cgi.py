@@ -131,7 +131,10 @@ class CgiSubmitOperator(BaseOperator):
     def _earlier_job(self, title: str) -> str | None:
         """The id of a job an earlier try of this task instance submitted (not one that failed)."""
         for job_id in self.hook.list_jobs():
-            job = self.hook.get_job(job_id)
+            try:
+                job = self.hook.get_job(job_id)
+            except CgiNotFoundError:  # deleted since the list (another task's download, say)
+                continue
             if job.title == title and job.status is not CgiStatus.ERROR:
                 self.log.info(
                     "Reusing CGI job %s (%s, %s) submitted by an earlier try.",
@@ -148,6 +151,8 @@ def _checked_file(kind: str, path: Any) -> Any:
         if path.is_dir():
             raise CgiConfigError(f"{kind} input {path} is a directory; give the file itself.")
         size = path.stat().st_size
+        with path.open("rb") as handle:  # readable now, not only listed
+            handle.read(1)
     except FileNotFoundError:
         raise CgiConfigError(f"{kind} input {path} does not exist on this worker; check the path.") from None
     except OSError as exc:
@@ -238,8 +243,12 @@ class CgiDownloadResultsOperator(BaseOperator):
                 self.log.info("Unpacked %s: %s.", name, ", ".join(members))
             written += [root / m for m in members]
         if self.delete_job:
-            self.hook.delete_job(job_id)
-            self.log.info("Deleted CGI job %s from the account; its results are at %s.", job_id, target)
+            try:
+                self.hook.delete_job(job_id)
+            except CgiNotFoundError:  # an earlier try deleted it after writing these very results
+                self.log.info("CGI job %s was deleted already; its results are at %s.", job_id, target)
+            else:
+                self.log.info("Deleted CGI job %s from the account; its results are at %s.", job_id, target)
         return [str(path) for path in written]
 
     def _download(self, job_id: str, target: Any, manifest: Manifest, name: str) -> None:

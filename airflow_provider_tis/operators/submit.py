@@ -6,6 +6,7 @@ import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_tis.core.inputs import task_job_name
 from airflow_provider_tis.core.lineage import operator_lineage
 from airflow_provider_tis.core.progress import ProgressLog
 from airflow_provider_tis.hooks.models import JobState
@@ -18,12 +19,11 @@ from airflow_provider_tis.hooks.tis_errors import (
     TisJobLimitError,
     is_temporary,
 )
-from airflow_provider_tis.operators.inputs import (
+from airflow_provider_tis.hooks.tis_inputs import (
     check_input_files,
     check_password,
     check_server_safe,
     resolve_files,
-    task_job_name,
 )
 from airflow_provider_tis.version_compat import BaseOperator, BaseOperatorLink, XCom, mask_secret
 
