@@ -65,7 +65,7 @@ def get_provider_info() -> dict[str, Any]:
         "versions": [__version__],
         "name": "TOPMed Imputation Server",
         "description": "Run genotype imputation on the TOPMed and Michigan Imputation Servers "
-        "(Cloudgene 3 API) from Airflow.",
+        "(Cloudgene 3 API), and tumour interpretation on the Cancer Genome Interpreter, from Airflow.",
         "connection-types": [
             {
                 "connection-type": "tis",
@@ -82,5 +82,8 @@ def get_provider_info() -> dict[str, Any]:
                 "conn-fields": CGI_CONNECTION_FIELDS,
             },
         ],
-        "extra-links": ["airflow_provider_tis.operators.submit.TisJobLink"],
+        "extra-links": [
+            "airflow_provider_tis.operators.submit.TisJobLink",
+            "airflow_provider_tis.operators.cgi.CgiJobLink",
+        ],
     }

@@ -154,3 +154,12 @@ def describe_failure(
     message = server_message(response, secret)
     said = f": {message}" if message else ""
     return message, f"{service} could not {action} (HTTP {response.status_code}{said})."
+
+
+def shape_of(data: object) -> str:
+    """What an unexpected JSON answer looks like, without its values (they may hold a password)."""
+    return (
+        f"an object with fields {sorted(map(str, data))[:20]}"
+        if isinstance(data, dict)
+        else type(data).__name__
+    )

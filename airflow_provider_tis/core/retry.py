@@ -80,10 +80,23 @@ def is_retryable(error: BaseException | None, response: Response | None) -> bool
 
 
 def retry_after_seconds(response: Response | None) -> float | None:
-    """The ``Retry-After`` header in seconds (number or HTTP date), or None."""
-    value = response.headers.get("Retry-After") if response is not None else None
-    if not value:
+    """How long the server asks to wait, in seconds, or None.
+
+    ``Retry-After`` (seconds or an HTTP date) first; else, on a 429 or with no requests left
+    (``X-RateLimit-Remaining: 0``), ``X-RateLimit-Reset``: an epoch time in seconds or milliseconds, or a
+    number of seconds (Seven Bridges, Gencove and proxies differ). :class:`RetryPolicy` caps the wait.
+    """
+    if response is None:
         return None
+    value = response.headers.get("Retry-After")
+    if value:
+        return _retry_after(value)
+    reset = response.headers.get("X-RateLimit-Reset")
+    exhausted = response.status_code == 429 or response.headers.get("X-RateLimit-Remaining") == "0"
+    return _rate_limit_reset(reset) if reset and exhausted else None
+
+
+def _retry_after(value: str) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
@@ -95,3 +108,17 @@ def retry_after_seconds(response: Response | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+def _rate_limit_reset(value: str) -> float | None:
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    if number != number or number in (float("inf"), float("-inf")):  # NaN or infinite: no answer
+        return None
+    if number >= 1e11:  # an epoch time in milliseconds (1e11 ms is 1973)
+        number = number / 1000 - time.time()
+    elif number >= 1e9:  # an epoch time in seconds (2001 on)
+        number -= time.time()
+    return max(0.0, number)

@@ -15,6 +15,7 @@ from airflow_provider_tis.core.errors import (
     ProviderError,
     ResponseError,
     describe_failure,
+    shape_of,
 )
 from airflow_provider_tis.core.retry import retry_after_seconds
 
@@ -137,11 +138,7 @@ def check_job_id(job_id: object) -> str:
 
 
 def unexpected_answer(what: str, data: object) -> CgiResponseError:
-    shape = (
-        f"an object with fields {sorted(map(str, data))[:20]}"
-        if isinstance(data, dict)
-        else type(data).__name__
-    )
+    shape = shape_of(data)
     return CgiResponseError(
         f"CGI sent an unexpected answer for {what} ({shape}). Check that the connection's host is the "
         "Cancer Genome Interpreter (https://www.cancergenomeinterpreter.org)."

@@ -20,6 +20,7 @@ from airflow_provider_tis.core.errors import (  # noqa: F401 - is_temporary, red
     redact_url,
     scrub,
     server_message,
+    shape_of,
 )
 from airflow_provider_tis.core.retry import RETRYABLE_STATUS, retry_after_seconds
 
@@ -72,11 +73,7 @@ def unexpected_answer(what: str, data: object) -> TisResponseError:
 
     Only the field names of an object are shown: its values may hold a password from a step message.
     """
-    shape = (
-        f"an object with fields {sorted(map(str, data))[:20]}"
-        if isinstance(data, dict)
-        else type(data).__name__
-    )
+    shape = shape_of(data)
     return TisResponseError(
         f"The server sent {what} ({shape}). Check that the connection's host is the imputation server itself "
         "(not a proxy or login page); if it is, report this to its administrators."
