@@ -202,10 +202,10 @@ class CgiHandler(SimHandler):
         except MultipartError:
             self._drain()
             raise HttpError(400, "Send the job as multipart/form-data.") from None
+        length = int(length_header)
+        self.drop_upload_if_armed(length)  # before anything exists that a drop must clean up
         job_id, folder = self.sim.jobs.new_folder()
         try:
-            length = int(length_header)
-            self.drop_upload_if_armed(length)
             try:
                 form = read_multipart(self.rfile, length, boundary, folder / "input", folder_per_part=True)
             except MultipartError as exc:

@@ -262,10 +262,10 @@ class ApiHandler(SimHandler):
         except MultipartError as exc:
             self._drain()
             raise HttpError(400, f"java.lang.IllegalArgumentException: {exc}") from None
+        length = int(length_header)
+        self.drop_upload_if_armed(length)  # before anything exists that a drop must clean up
         job_id, job_dir = self.sim.jobs.new_job_dir()
         try:
-            length = int(length_header)
-            self.drop_upload_if_armed(length)
             keep = self.sim.jobs.config.keep_uploads
             form = read_multipart(self.rfile, length, boundary, job_dir / "input" if keep else None)
             extra["files"] = tuple(name for _, name, _ in form.files)
