@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
     import httpx
     import requests
+    from requests import Response as Response  # re-exported for callers' type hints
+    from requests import Session as Session
 
     from airflow_provider_tis.core.errors import ApiError, ErrorKinds, NetworkError
 
