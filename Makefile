@@ -5,6 +5,7 @@
 # make docs     : regenerate README's parameter reference from the docstrings.
 # make demo     : run the example DAG end to end against the local TIS simulator (SERVICE=cgi: the CGI one).
 # make bench    : upload/download speed and memory against curl, on loopback (prints a table).
+# make bench-parse : what importing the operators adds to a DAG file's parse (prints a table).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -15,7 +16,7 @@ python_for = $(or $(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/$(1).*/bi
 
 .PRECIOUS: .venv-py%/.installed
 
-.PHONY: install test test-all test-airflow2 lint typecheck dist docs demo bench clean
+.PHONY: install test test-all test-airflow2 lint typecheck dist docs demo bench bench-parse clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +71,9 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/transfers.py
+
+bench-parse: $(STAMP)
+	$(BIN)/python benchmarks/parse_cost.py
 
 clean:
 	rm -rf $(VENV) .venv-airflow2 .venv-py* build dist *.egg-info

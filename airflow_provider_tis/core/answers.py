@@ -11,9 +11,6 @@ import time
 import zlib
 from typing import TYPE_CHECKING, Any
 
-import requests
-import urllib3
-
 from airflow_provider_tis.core.errors import ErrorKinds, scrub
 
 #: Largest successful answer read, decompressed: a job with hundreds of steps and files is far below.
@@ -32,6 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     import httpx
+    import requests
 
 
 def parse_json(
@@ -116,6 +114,9 @@ def read_answer(response: requests.Response, action: str, seconds: float, errors
     breaks, a ``requests`` error is raised that the retry loop treats like any read timeout or broken
     connection. A successful answer over :data:`MAX_ANSWER_BYTES` raises the service's response error.
     """
+    import requests  # where it is used: DAG files never need it
+    import urllib3
+
     deadline = time.monotonic() + seconds
     body = _Body(response.status_code, response.headers, action, errors)
     complete = False

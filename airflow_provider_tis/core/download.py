@@ -11,15 +11,14 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-import requests
-import urllib3
-
 from airflow_provider_tis.core.errors import ApiError, NetworkError, ProviderError, is_temporary
 from airflow_provider_tis.core.files import PartialFile
 from airflow_provider_tis.core.progress import ProgressLog
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    import requests
 
     from airflow_provider_tis.core.retry import RetryPolicy
 
@@ -118,6 +117,9 @@ class Download:
         return self._response.url if self._response.history else None
 
     def iter_chunks(self, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+        import requests  # where it is used: DAG files never need it
+        import urllib3
+
         received = 0
         raw = self._response.raw
         try:

@@ -12,7 +12,7 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from airflow_provider_tis.core.retry import RETRYABLE_STATUS, TEMPORARY_STATUS, TRANSIENT_ERRORS
+from airflow_provider_tis.core.retry import RETRYABLE_STATUS, TEMPORARY_STATUS, transient_errors
 from airflow_provider_tis.version_compat import AirflowException
 
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ def is_temporary(exc: BaseException, *, bounded: bool = False) -> bool:
     if isinstance(exc, ApiError):
         return exc.status in (RETRYABLE_STATUS if bounded else TEMPORARY_STATUS)
     # asyncio.TimeoutError is not the builtin TimeoutError before Python 3.11
-    return isinstance(exc, (NetworkError, TimeoutError, asyncio.TimeoutError, *TRANSIENT_ERRORS))
+    return isinstance(exc, (NetworkError, TimeoutError, asyncio.TimeoutError, *transient_errors()))
 
 
 def redact_url(url: str) -> str:

@@ -14,9 +14,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
-import requests
-
 from airflow_provider_tis import __version__
 from airflow_provider_tis.core.answers import ACCEPT_ENCODING, aread_answer, parse_json, read_answer
 from airflow_provider_tis.core.errors import scrub
@@ -25,12 +22,14 @@ from airflow_provider_tis.core.retry import RetryPolicy
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    import httpx
+    import requests
+    from requests import Response as Response  # re-exported for callers' type hints
+    from requests import Session as Session
+
     from airflow_provider_tis.core.errors import ApiError, ErrorKinds, NetworkError
 
 USER_AGENT = f"airflow-provider-tis/{__version__}"
-#: What callers may name in type hints without importing an HTTP library themselves.
-Session = requests.Session
-Response = requests.Response
 _Client = TypeVar("_Client", bound="AsyncHttpClient")
 
 
@@ -137,6 +136,8 @@ class HttpClient:
     @cached_property
     def session(self) -> requests.Session:
         """A pooled session. It carries no token: only :meth:`request` adds it, per request."""
+        import requests  # where it is used: DAG files never need it (see also transient_errors)
+
         session = requests.Session()
         adapter = requests.adapters.HTTPAdapter(pool_maxsize=32)  # parallel downloads share the session
         session.mount("https://", adapter)
@@ -160,6 +161,8 @@ class HttpClient:
 
         Redirects are not followed. The answer is read whole (capped) within the read timeout.
         """
+        import requests
+
         endpoint = self.endpoint
         timeout = (endpoint.connect_timeout, read_timeout or endpoint.timeout)
         attempts = Attempts(endpoint, action, self.log, retry=retry)
@@ -200,6 +203,8 @@ class HttpClient:
         Unauthenticated streams follow redirects (to a storage); authenticated ones never do. An error
         answer's body is read, capped, so the caller can map it.
         """
+        import requests
+
         headers = {"Range": f"bytes={start}-"} if start else {}
         if authenticated:
             headers = {**self.endpoint.auth, **headers}
@@ -233,6 +238,8 @@ class AsyncHttpClient:
     """
 
     def __init__(self, endpoint: Endpoint, log: Any) -> None:
+        import httpx  # where it is used: DAG files never need it
+
         self.endpoint = endpoint
         self.log = log
         self._attempt_seconds = endpoint.connect_timeout + endpoint.timeout
@@ -251,6 +258,8 @@ class AsyncHttpClient:
         await self._client.aclose()
 
     async def request(self, method: str, path: str, *, action: str) -> httpx.Response:
+        import httpx
+
         attempts = Attempts(self.endpoint, action, self.log)
         while True:
             response: httpx.Response | None = None

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Protocol
-
-import httpx
-import requests
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -32,8 +30,18 @@ TEMPORARY_STATUS = frozenset({429, 502, 503, 504})
 #: A loop with a small attempt limit also retries a 500: it is often a one-off crash of one request,
 #: but a 500 that persists is a server bug, so it is never waited out for the hours a job runs.
 RETRYABLE_STATUS = TEMPORARY_STATUS | {500}
-#: Library errors of a call that may succeed when sent again: refused or lost connections, timeouts.
-TRANSIENT_ERRORS = (requests.ConnectionError, requests.Timeout, httpx.TransportError)
+
+
+@functools.cache
+def transient_errors() -> tuple[type[BaseException], ...]:
+    """Library errors of a call that may succeed when sent again: refused or lost connections, timeouts.
+
+    Imported when first asked for, not when a DAG file imports an operator (it is parsed every 30 s).
+    """
+    import httpx
+    import requests
+
+    return (requests.ConnectionError, requests.Timeout, httpx.TransportError)
 
 
 @dataclass(frozen=True)
@@ -76,7 +84,7 @@ class RetryPolicy:
 def is_retryable(error: BaseException | None, response: Response | None) -> bool:
     if response is not None:
         return response.status_code in RETRYABLE_STATUS
-    return isinstance(error, TRANSIENT_ERRORS)
+    return isinstance(error, transient_errors())
 
 
 def retry_after_seconds(response: Response | None) -> float | None:
