@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from airflow_provider_tis.core.http import USER_AGENT  # noqa: F401 - its home was here
 from airflow_provider_tis.hooks.base import check_verify as check_verify_of
-from airflow_provider_tis.hooks.base import (
+from airflow_provider_tis.hooks.base import (  # noqa: F401 - is_local lived here
     http_warning,
+    is_local,
     parse_number,
     parse_verify,
 )

@@ -1,5 +1,11 @@
 """Moved to :mod:`airflow_provider_tis.core.retry` (this path keeps working)."""
 
-from airflow_provider_tis.core.retry import RetryPolicy, is_retryable, retry_after_seconds
+from airflow_provider_tis.core.retry import (
+    RETRYABLE_STATUS,
+    TEMPORARY_STATUS,
+    RetryPolicy,
+    is_retryable,
+    retry_after_seconds,
+)
 
-__all__ = ["RetryPolicy", "is_retryable", "retry_after_seconds"]
+__all__ = ["RETRYABLE_STATUS", "TEMPORARY_STATUS", "RetryPolicy", "is_retryable", "retry_after_seconds"]

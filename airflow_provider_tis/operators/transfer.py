@@ -6,6 +6,7 @@ from airflow_provider_tis.core.files import (
     PartialFile,
     destination_root,
     is_local,
+    make_private_dirs,
     safe_relative_name,
     write_atomically,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "destination_root",
     "fetch",
     "is_local",
+    "make_private_dirs",
     "safe_relative_name",
     "write_atomically",
 ]
