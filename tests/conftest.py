@@ -71,9 +71,9 @@ def _format(event: dict) -> str:
 
 @pytest.fixture
 def recorded_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Hooks created from now on keep the default retry policy but wait at most 10 ms; returns the waits
-    the policy chose (so tests can check the backoff without spending it)."""
-    from airflow_provider_tis.hooks import retry, tis
+    """Hooks (of every service) created from now on keep the default retry policy but wait at most 10 ms;
+    returns the waits the policy chose (so tests can check the backoff without spending it)."""
+    from airflow_provider_tis.hooks import cgi, retry, tis
 
     waits: list[float] = []
 
@@ -81,7 +81,8 @@ def recorded_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
         waits.append(seconds)
         time.sleep(min(seconds, 0.01))
 
-    monkeypatch.setattr(tis, "RetryPolicy", lambda: retry.RetryPolicy(sleep=sleep))
+    for module in (tis, cgi):
+        monkeypatch.setattr(module, "RetryPolicy", lambda: retry.RetryPolicy(sleep=sleep))
     return waits
 
 

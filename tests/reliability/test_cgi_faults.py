@@ -50,16 +50,9 @@ BURST = 2
 
 
 @pytest.fixture
-def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Hooks made from now on keep the default retry policy but wait at most 10 ms; the chosen waits."""
-    chosen: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        chosen.append(seconds)
-        time.sleep(min(seconds, 0.01))
-
-    monkeypatch.setattr(cgi_hook_module, "RetryPolicy", lambda: RetryPolicy(sleep=sleep))
-    return chosen
+def waits(recorded_waits: list[float]) -> list[float]:
+    """The waits the retry policy chose (it sleeps at most 10 ms); see tests/conftest.py."""
+    return recorded_waits
 
 
 @dataclass
