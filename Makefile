@@ -23,7 +23,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[test]"
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e ".[test]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -42,7 +42,7 @@ test-all: test test-airflow2 test-python3.10 test-python3.13
 
 .venv-airflow2/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/uv venv --quiet --allow-existing --python $(PYTHON) .venv-airflow2
-	$(BIN)/uv pip install --quiet --python .venv-airflow2/bin/python \
+	$(BIN)/uv pip install --quiet --compile-bytecode --python .venv-airflow2/bin/python \
 		"apache-airflow==$(AIRFLOW2)" "universal-pathlib<0.3" -e ".[test]"
 	touch $@
 
@@ -51,7 +51,7 @@ test-airflow2: .venv-airflow2/.installed
 
 .venv-py%/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/uv venv --quiet --allow-existing --python $(call python_for,$*) .venv-py$*
-	$(BIN)/uv pip install --quiet --python .venv-py$*/bin/python -e ".[test]"
+	$(BIN)/uv pip install --quiet --compile-bytecode --python .venv-py$*/bin/python -e ".[test]"
 	touch $@
 
 test-python%: .venv-py%/.installed

@@ -25,6 +25,9 @@ from airflow_provider_tis.sensors import JobStateSensor
 POLL_SECONDS = float(os.environ.get("TIS_EXAMPLE_POLL_SECONDS", 300))
 RETRY_SECONDS = float(os.environ.get("TIS_EXAMPLE_RETRY_SECONDS", 600))
 DEFERRABLE = os.environ.get("TIS_EXAMPLE_DEFERRABLE", "false").lower() == "true"
+# Cancel the remote job when a user marks the waiting task failed or clears it (off: clearing a wait to
+# look again should not cost a job that ran for hours).
+CANCEL_ON_KILL = os.environ.get("TIS_EXAMPLE_CANCEL_ON_KILL", "false").lower() == "true"
 ZIP_PASSWORD = "{{ var.value.tis_zip_password }}"  # rendered when the task runs, never stored in the DAG
 
 with DAG(
@@ -62,6 +65,7 @@ with DAG(
         poke_interval=POLL_SECONDS,
         timeout=timedelta(days=3).total_seconds(),
         deferrable=DEFERRABLE,
+        cancel_on_kill=CANCEL_ON_KILL,
     )
 
     # One folder per job, with the zips unpacked. Files already downloaded are skipped on a retry: each

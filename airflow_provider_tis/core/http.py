@@ -9,9 +9,10 @@ service's own exceptions (:class:`~airflow_provider_tis.core.errors.ErrorKinds`)
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_provider_tis import __version__
@@ -229,12 +230,31 @@ class HttpClient:
         return response
 
 
+_TLS_LOCK = threading.Lock()
+
+
+@cache
+def _tls_context(verify: bool | str) -> Any:
+    import anyio._backends._asyncio  # noqa: F401  httpx imports it at the first request, inside the loop
+    import httpx
+
+    return httpx.create_ssl_context(verify=verify)
+
+
+def tls_context(verify: bool | str) -> Any:
+    """The TLS context of a ``verify`` setting (True, False or a CA bundle's path), built once per process
+    by one thread: building one reads the CA bundle, and fifty triggers building theirs side by side
+    starve the event loop of the interpreter lock for a tenth of a second."""
+    with _TLS_LOCK:
+        return _tls_context(verify)
+
+
 class AsyncHttpClient:
     """The asynchronous client (httpx) for triggers: the same loop, sleeping with ``asyncio.sleep``.
 
-    Use as ``async with AsyncHttpClient(endpoint, log) as client:``. Each attempt, answer included, must
-    end within the connect and read timeouts together: a server that trickles bytes, each within the read
-    timeout, cannot hold a call forever.
+    Use as ``async with await AsyncHttpClient.open(endpoint, log) as client:`` inside an event loop. Each
+    attempt, answer included, must end within the connect and read timeouts together: a server that
+    trickles bytes, each within the read timeout, cannot hold a call forever.
     """
 
     def __init__(self, endpoint: Endpoint, log: Any) -> None:
@@ -246,10 +266,16 @@ class AsyncHttpClient:
         self._client = httpx.AsyncClient(
             base_url=endpoint.base_url,
             headers={"User-Agent": USER_AGENT},
-            verify=endpoint.verify,
+            verify=tls_context(endpoint.verify),
             timeout=httpx.Timeout(endpoint.timeout, connect=endpoint.connect_timeout),
             follow_redirects=False,
         )
+
+    @classmethod
+    async def open(cls: type[_Client], endpoint: Endpoint, log: Any) -> _Client:
+        """A new client, built off the event loop: the first one of a process imports httpx and builds its
+        TLS context (0.1-0.3 s), which would stall every other trigger of the triggerer meanwhile."""
+        return await asyncio.to_thread(cls, endpoint, log)
 
     async def __aenter__(self: _Client) -> _Client:
         return self

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from airflow_provider_tis.core.errors import ConfigError, ErrorKinds
 from airflow_provider_tis.core.http import AsyncHttpClient, Endpoint, HttpClient
+from airflow_provider_tis.core.shared_clients import SharedClient
 from airflow_provider_tis.version_compat import BaseHook, aget_connection, mask_secret
 
 if TYPE_CHECKING:
@@ -171,11 +172,13 @@ class ServiceHook(BaseHook):
             mask_secret(conn.password)
         return self.read_settings(conn)
 
-    async def async_client(self) -> Any:
-        """A client for use inside an event loop; the connection is read without blocking it."""
+    async def async_client(self) -> SharedClient[Any]:
+        """A lease on the event loop's client of this connection, shared with every other trigger that
+        uses it: ``async with await hook.async_client() as client:``. The connection is read without
+        blocking the loop."""
         if "settings" not in self.__dict__:
             self.__dict__["settings"] = self._settings_of(await aget_connection(self.conn_id))
-        return self.async_client_class(self.endpoint, self.log)
+        return SharedClient(self.async_client_class, self.endpoint, self.log)
 
     @cached_property
     def endpoint(self) -> Endpoint:

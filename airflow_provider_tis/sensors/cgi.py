@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_tis.core.errors import ProviderError, is_temporary
 from airflow_provider_tis.core.events import validated_event
+from airflow_provider_tis.core.log_lines import LoggedLines
 from airflow_provider_tis.core.state import Outcome, outcome_of
 from airflow_provider_tis.hooks.cgi import CgiHook
 from airflow_provider_tis.hooks.cgi_models import CgiError, CgiJobFailedError, CgiNotFoundError
@@ -59,7 +60,7 @@ class CgiJobSensor(BaseSensorOperator):
         self.cgi_conn_id = cgi_conn_id
         self.deferrable = deferrable
         self.cancel_on_kill = cancel_on_kill
-        self._logged = 0  # log lines already logged (in poke mode, across pokes)
+        self._lines = LoggedLines("cgi_logged_lines")
 
     @cached_property
     def hook(self) -> CgiHook:
@@ -96,10 +97,11 @@ class CgiJobSensor(BaseSensorOperator):
                 raise
             self.log.warning("Could not read CGI job %s (%s); will look again.", self.job_id, exc)
             return False
-        for line in logs[self._logged :]:
-            self.log.info("CGI job %s: %s", self.job_id, line)
-        self._logged = max(self._logged, len(logs))
         outcome = outcome_of(job.status)
+        same_process = self.mode == "poke" or self.deferrable
+        ended = outcome is not Outcome.WAIT
+        for line in self._lines.new(logs, self.job_id, context, same_process=same_process, ended=ended):
+            self.log.info("CGI job %s: %s", self.job_id, line)
         if outcome is Outcome.SUCCESS:
             self.log.info("CGI job %s is Done.", self.job_id)
             return PokeReturnValue(is_done=True, xcom_value=job.summary())

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_tis.core.events import validated_event
+from airflow_provider_tis.core.log_lines import LoggedLines
 from airflow_provider_tis.hooks.models import JobState
 from airflow_provider_tis.hooks.outcome import (
     FAILED_SETTLE_SECONDS,
@@ -83,6 +83,7 @@ class JobStateSensor(BaseSensorOperator):
         self.failed_settle_seconds = failed_settle_seconds
         self.restart_dead = restart_dead
         self._restarted = False  # remembered across pokes in poke mode; see _remember_restart
+        self._messages = LoggedLines("tis_logged_messages")
 
     @cached_property
     def hook(self) -> TisHook:
@@ -121,7 +122,7 @@ class JobStateSensor(BaseSensorOperator):
         job = self._read_job()
         if job is None:
             return False
-        self._log_recent_messages(job)
+        self._log_new_messages(job, context)
         outcome = job_outcome(job)
         if outcome is Outcome.FAILED and job.state is JobState.FAILED:
             time.sleep(self.failed_settle_seconds)  # a cancel shows FAILED before CANCELED
@@ -177,13 +178,14 @@ class JobStateSensor(BaseSensorOperator):
             self.log.warning("Could not read TIS job %s (%s); will look again.", self.job_id, exc)
             return None
 
-    def _log_recent_messages(self, job: Job) -> None:
-        """Log the step messages of the last poke interval; the sensor keeps no state between pokes."""
-        since = datetime.now(timezone.utc) - timedelta(seconds=self.poke_interval + 1)
-        for step in job.steps:
-            for message in step.messages:
-                if job.state.is_terminal or message.time is None or message.time >= since:
-                    self.log.info("TIS job %s, %s: %s", job.id, step.name, message.message)
+    def _log_new_messages(self, job: Job, context: Context) -> None:
+        """Log the step messages this try has not logged yet (:class:`LoggedLines` says which)."""
+        messages = [(step.name, m.message) for step in job.steps for m in step.messages]
+        same_process = self.mode == "poke" or self.deferrable
+        for step, message in self._messages.new(
+            messages, job.id, context, same_process=same_process, ended=job.state.is_terminal
+        ):
+            self.log.info("TIS job %s, %s: %s", job.id, step, message)
 
     def execute_complete(
         self, context: Context, event: dict[str, Any] | None = None, restarted: bool = False

@@ -1,6 +1,7 @@
 """Faithful local simulators of the genomics services this provider talks to, for tests, demos and
 users' own DAG tests: the TOPMed/Michigan Imputation Server (:class:`TisSimulator`) and the Cancer
-Genome Interpreter (:class:`CgiSimulator`).
+Genome Interpreter (:class:`CgiSimulator`); and :class:`AirflowDeployment`, a real throwaway Airflow to
+run DAGs on next to them.
 
 They depend on the standard library (plus ``cryptography``, which Airflow installs, for AES zips), and
 are written from the services' documented behaviour, never from this provider's clients.
@@ -15,6 +16,7 @@ from airflow_provider_tis.testing.cgi import (
     write_mutations,
     write_translocations,
 )
+from airflow_provider_tis.testing.core.deployment import AirflowDeployment
 from airflow_provider_tis.testing.core.faults import RequestRecord
 from airflow_provider_tis.testing.tis.jobs import SimConfig
 from airflow_provider_tis.testing.tis.profiles import MICHIGAN, TIS, Profile
@@ -24,6 +26,7 @@ from airflow_provider_tis.testing.tis.vcf import write_vcf
 __all__ = [
     "MICHIGAN",
     "TIS",
+    "AirflowDeployment",
     "CgiConfig",
     "CgiSimulator",
     "Profile",

@@ -57,6 +57,7 @@ class JobStateTrigger(JobPollingTrigger):
         super().__init__(job_id, tis_conn_id, poll_interval, end_time, cancel_on_kill)
         self.failed_settle_seconds = float(failed_settle_seconds)
         self._logged = 0  # step messages logged so far in this run
+        self._said = ""  # the queue position or state last logged (logged again only when it changes)
 
     @property
     def tis_conn_id(self) -> str:
@@ -89,8 +90,8 @@ class JobStateTrigger(JobPollingTrigger):
         messages = [(step.name, m.message) for step in job.steps for m in step.messages]
         for step, message in messages[self._logged :]:
             self.log.info("TIS job %s, %s: %s", self.job_id, step, message)
-        if job.state is JobState.WAITING:
-            self.log.info(
-                "TIS job %s is waiting in the queue (position %d).", self.job_id, job.position_in_queue
-            )
+        said = f"position {job.position_in_queue}" if job.state is JobState.WAITING else job.state.name
+        if said != self._said and job.state is JobState.WAITING:
+            self.log.info("TIS job %s is waiting in the queue (%s).", self.job_id, said)
+        self._said = said
         self._logged = max(self._logged, len(messages))

@@ -21,6 +21,13 @@ def make_context(*, run_id: str = "run-1", map_index: int = -1, try_number: int 
     return {"ti": ti, "task_instance": ti}
 
 
+class StateStore(dict):
+    """What ``context["task_state_store"]`` offers on Airflow >= 3.3: it survives reschedules."""
+
+    def set(self, key, value):
+        self[key] = value
+
+
 def download(job_id, destination, **kwargs):
     from airflow_provider_tis.operators import DownloadResultsOperator
 

@@ -14,7 +14,7 @@ from airflow_provider_tis.hooks.outcome import TisJobFailedError
 from airflow_provider_tis.operators import CancelJobOperator
 from airflow_provider_tis.triggers import JobStateTrigger
 from airflow_provider_tis.version_compat import AirflowSensorTimeout, TaskDeferred
-from tests.operators.conftest import first_event, make_context, make_trigger, run_sensor, sensor
+from tests.operators.conftest import StateStore, first_event, make_context, make_trigger, run_sensor, sensor
 
 
 def test_success_returns_the_job_summary(tis_simulator, submit, logs):
@@ -241,3 +241,18 @@ def test_cancel_operator_reports_the_settled_state(tis_simulator, submit, logs):
     )
     assert state == "CANCELED"
     assert any(f"TIS job {job_id} is now CANCELED." in line for line in logs())
+
+
+@pytest.mark.parametrize("store", [True, False], ids=["task state store", "no store (Airflow < 3.3)"])
+def test_a_rescheduled_sensor_logs_each_step_message_once(tis_simulator, submit, logs, store):
+    tis_simulator.config.run_seconds = 1.0
+    job_id = submit()
+    context = {**make_context(task_id="wait"), **({"task_state_store": StateStore()} if store else {})}
+    pokes = 0
+    while not sensor(job_id, mode="reschedule").poke(context):  # a new process for every poke
+        pokes += 1
+        time.sleep(0.05)
+    assert pokes >= 3
+    lines = logs()
+    for step in ("Input Validation:", "Quality Control:", "Phasing and Imputation:", "Summary:"):
+        assert sum(step in line for line in lines) == 1, step

@@ -20,7 +20,15 @@ from airflow_provider_tis.hooks.outcome import TisJobFailedError
 from airflow_provider_tis.operators import SubmitImputationOperator
 from airflow_provider_tis.version_compat import TaskDeferred
 from tests.conftest import JOB_PARAMS
-from tests.operators.conftest import download, first_event, make_context, make_trigger, run_sensor, sensor
+from tests.operators.conftest import (
+    StateStore,
+    download,
+    first_event,
+    make_context,
+    make_trigger,
+    run_sensor,
+    sensor,
+)
 
 
 def make(files, **kwargs):
@@ -190,13 +198,6 @@ def test_restart_dead_restarts_only_once(tis_simulator, dead_job, logs):
         run_sensor(op)
     assert len(tis_simulator.requests_to("restart")) == 1
     assert any("not restarting it twice" in line for line in logs())
-
-
-class StateStore(dict):
-    """What ``context["task_state_store"]`` offers on Airflow >= 3.3: it survives reschedules."""
-
-    def set(self, key, value):
-        self[key] = value
 
 
 def test_restart_dead_in_reschedule_mode_remembers_the_restart_in_the_task_state_store(

@@ -114,6 +114,17 @@ def test_failed_jobs_are_notified_with_state_9(vcf):
         assert job(sim, job_id)["state"] == 9
 
 
+def test_a_job_nobody_looked_at_for_a_long_time_has_each_step_once(vcf):
+    with TisSimulator(run_seconds=30, export_seconds=0.1) as sim:
+        job_id = submit_ok(sim, [vcf])
+        sim.wait_for_state(job_id, 2)
+        time.sleep(0.3)  # the uploaded files are read
+        sim.shift_clock(300)  # ten times the run time passes before the next look
+        info = sim.wait_for_state(job_id, 4) and job(sim, job_id)
+        names = [s["name"] for s in info["steps"]]
+        assert names == ["Input Validation", "Quality Control", "Phasing and Imputation", "Summary"], names
+
+
 def _messages(info):
     return {s["name"]: s["logMessages"][0] for s in info["steps"]}
 

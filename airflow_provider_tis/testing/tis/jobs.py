@@ -214,7 +214,10 @@ class JobTable:
             job.state, job.settle_until = CANCELED, 0.0
         if job.state == RUNNING:
             step_time = self.config.run_seconds / 3
-            while job.state == RUNNING and now >= job.start_time + step_time * (job.stage + 1):
+            # three stages, however long nobody looked (a late look must not repeat the last one)
+            while (
+                job.state == RUNNING and job.stage < 3 and now >= job.start_time + step_time * (job.stage + 1)
+            ):
                 if job.stage == 0 and not (job.validation and job.validation.done()):
                     return  # still reading the uploaded files
                 self._run_stage(job)
