@@ -4,6 +4,8 @@
 # make dist     : wheel and sdist in dist/.
 # make docs     : regenerate README's parameter reference from the docstrings.
 # make demo     : run the example DAG end to end against the local TIS simulator (SERVICE=cgi: the CGI one).
+# make demo-deployment : the same on a real throwaway Airflow (scheduler, DAG processor, triggerer, API
+#                 server); `make airflow` leaves it running with the simulator, UI address printed.
 # make bench    : upload/download speed and memory against curl, on loopback (prints a table).
 # make bench-parse : what importing the operators adds to a DAG file's parse (prints a table).
 PYTHON ?= python3
@@ -16,7 +18,7 @@ python_for = $(or $(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/$(1).*/bi
 
 .PRECIOUS: .venv-py%/.installed
 
-.PHONY: install test test-all test-airflow2 lint typecheck dist docs demo bench bench-parse clean
+.PHONY: install test test-all test-airflow2 lint typecheck dist docs demo demo-deployment airflow bench bench-parse clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +70,12 @@ SERVICE ?= tis
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py --service $(SERVICE)
+
+demo-deployment: $(STAMP)
+	$(BIN)/python scripts/demo.py --service $(SERVICE) --deployment
+
+airflow: $(STAMP)
+	$(BIN)/python scripts/demo.py --service $(SERVICE) --deployment --serve
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/transfers.py

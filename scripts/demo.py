@@ -2,6 +2,10 @@
 
 Starts the service's simulator, makes a throwaway Airflow home with SQLite, writes small valid inputs,
 runs `airflow dags test` on the service's example DAG, and prints where the results landed.
+
+`--deployment` (`make demo-deployment`) runs it on a real throwaway Airflow instead: scheduler, DAG
+processor, triggerer and API server as separate processes, the wait deferred to the triggerer.
+`--serve` then keeps that Airflow and the simulator running, with the UI's address printed, until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_tis.core.manifest import MANIFEST_FOLDER
 from airflow_provider_tis.testing import CgiSimulator, TisSimulator, write_vcf
 from airflow_provider_tis.testing.cgi import write_mutations
+from airflow_provider_tis.testing.core.deployment import AirflowDeployment
 from airflow_provider_tis.testing.sandbox import AirflowSandbox
 
 if TYPE_CHECKING:
@@ -49,15 +54,56 @@ def cgi_setup(tmp: Path) -> tuple[AbstractContextManager[Any], str, dict[str, st
     return CgiSimulator(run_seconds=3), "cgi_interpretation", env, {"mutations": str(mutations)}
 
 
+def on_deployment(sim: Any, dag_id: str, env: dict[str, str], conf: dict[str, str], serve: bool) -> bool:
+    """Run the DAG on a throwaway deployment; True if it succeeded."""
+    variables = (
+        {"tis_zip_password": env.pop("AIRFLOW_VAR_TIS_ZIP_PASSWORD")} if dag_id == "tis_imputation" else {}
+    )
+    prefix = dag_id.split("_")[0].upper()
+    print("Starting Airflow: scheduler, DAG processor, triggerer and API server (about 30 s)...")
+    with AirflowDeployment(
+        ROOT / "example_dags",
+        connections={f"{prefix.lower()}_default": sim.connection_json()},
+        variables=variables,
+        pools={"tis_active_jobs": 3},
+        env={**env, f"{prefix}_EXAMPLE_DEFERRABLE": "true"},
+        keep=serve,
+    ) as airflow:
+        print(f"Airflow UI: {airflow.url} (home {airflow.home})")
+        run_id = airflow.trigger(dag_id, conf)
+        print(f"Triggered {dag_id} run {run_id}; waiting for it...")
+        state = airflow.wait_for_run(dag_id, run_id)
+        print(f"The run ended: {state}.")
+        if serve:
+            print(f"Airflow stays up at {airflow.url} with the simulator at {sim.url}; Ctrl-C stops both.")
+            try:
+                while True:
+                    airflow.check_alive()
+                    time.sleep(1)
+            except KeyboardInterrupt:
+                pass
+    return state == "success"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--service", choices=("tis", "cgi"), default="tis")
-    service = parser.parse_args(argv).service
+    parser.add_argument("--deployment", action="store_true", help="run on a real throwaway Airflow")
+    parser.add_argument("--serve", action="store_true", help="with --deployment: keep running until Ctrl-C")
+    args = parser.parse_args(argv)
+    service = args.service
     results = ROOT / ".demo" / "results"
     with tempfile.TemporaryDirectory(prefix=f"{service}-demo-") as tmp:
         simulator, dag_id, env, conf = (tis_setup if service == "tis" else cgi_setup)(Path(tmp))
         with simulator as sim:
             print(f"{service.upper()} simulator running at {sim.url}")
+            if args.deployment:
+                started = time.monotonic()
+                if not on_deployment(sim, dag_id, env, {**conf, "results": str(results)}, args.serve):
+                    print("The DAG run failed.")
+                    return 1
+                print(f"Done in {time.monotonic() - started:.0f} s; results under {results}")
+                return 0
             env[f"AIRFLOW_CONN_{service.upper()}_DEFAULT"] = sim.connection_json()
             sandbox = AirflowSandbox(Path(tmp) / "airflow-home", ROOT / "example_dags", env=env)
             print("Migrating a throwaway Airflow database (SQLite)...")

@@ -41,7 +41,7 @@ def endpoint_key(kind: type, endpoint: Endpoint) -> tuple[Any, ...]:
         endpoint.timeout,
         endpoint.connect_timeout,
         repr(endpoint.retry_policy),
-        endpoint.errors,
+        endpoint.errors.service,  # each hook makes its own ErrorKinds: the same for one service
     )
 
 
@@ -94,9 +94,14 @@ class SharedClient(Generic[_C]):
             await shared.ready.result().__aexit__(None, None, None)
 
 
+_closing: set[asyncio.Future[Any]] = set()  # held until done: the loop keeps only weak references
+
+
 def _close_when_built(ready: asyncio.Future[Any]) -> None:
     if not ready.cancelled() and ready.exception() is None:
-        asyncio.ensure_future(ready.result().__aexit__(None, None, None))
+        closing = asyncio.ensure_future(ready.result().__aexit__(None, None, None))
+        _closing.add(closing)
+        closing.add_done_callback(_closing.discard)
 
 
 def shared_client_count() -> int:

@@ -8,6 +8,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_tis.testing import gencove, sevenbridges
 from airflow_provider_tis.testing.cgi import CgiSimulator, write_mutations
 from airflow_provider_tis.testing.tis.profiles import PROFILES
 from airflow_provider_tis.testing.tis.simulator import TisSimulator
@@ -23,11 +24,17 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run a simulated service on 127.0.0.1 until stopped")
     serve.add_argument(
-        "--service", choices=("tis", "cgi"), default="tis", help="which service (default: tis)"
+        "--service",
+        choices=("tis", "cgi", "sevenbridges", "gencove"),
+        default="tis",
+        help="which service (default: tis)",
     )
     serve.add_argument("--port", type=int, default=0, help="API port (default: a free one)")
     serve.add_argument("--run-seconds", type=float, default=5.0, help="how long a job runs")
     serve.add_argument("--workdir", help="keep uploads and outputs here (default: a temporary folder)")
+    serve.add_argument(
+        "--request-log", metavar="FILE", help="append every request to FILE as JSON lines (tokens hashed)"
+    )
     tis = serve.add_argument_group("TIS only")
     tis.add_argument("--store-port", type=int, default=0, help="object store port (default: a free one)")
     tis.add_argument("--profile", choices=sorted(PROFILES), default="tis")
@@ -43,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     cgi.add_argument("--token", help="the account's API token (default: a random one)")
     cgi.add_argument("--max-jobs", type=int, default=20, help="jobs an account may hold before submits fail")
     cgi.add_argument("--download-ranges", action="store_true", help="honour Range on downloads (206)")
+    sevenbridges.add_cli_arguments(serve.add_argument_group("Seven Bridges only"))
+    gencove.add_cli_arguments(serve.add_argument_group("Gencove only"))
 
     vcf = commands.add_parser("vcf", help="write a small valid bgzipped VCF (TIS input)")
     vcf.add_argument("path")
@@ -59,8 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _serve(sim: Any, describe: Callable[[Any], list[str]]) -> None:
+def _serve(sim: Any, describe: Callable[[Any], list[str]], request_log: str | None = None) -> None:
     """Run ``sim`` until SIGTERM or Ctrl-C, after printing ``describe(sim)`` (once it listens)."""
+    if request_log:
+        sim.log_requests_to(request_log)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     with sim:
@@ -85,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         print(write_mutations(args.path, sample=args.sample))
         return 0
 
+    if args.service in ("sevenbridges", "gencove"):
+        service = sevenbridges if args.service == "sevenbridges" else gencove
+        _serve(service.from_cli_args(args), service.describe, args.request_log)
+        return 0
     if args.service == "cgi":
         cgi = CgiSimulator(
             port=args.port,
@@ -103,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"API token: {sim.token}",
                 f"export AIRFLOW_CONN_CGI_DEFAULT='{sim.connection_json()}'",
             ],
+            args.request_log,
         )
         return 0
 
@@ -127,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             f"API token: {sim.token}",
             f"export AIRFLOW_CONN_TIS_DEFAULT='{sim.connection_json()}'",
         ],
+        args.request_log,
     )
     return 0
 

@@ -44,12 +44,15 @@ async def main(job_ids):
         runs.append(asyncio.create_task(trigger.run().__anext__()))
         await asyncio.sleep(0)
     await asyncio.sleep(2.0)  # every trigger has made its first poll and more
+    from airflow_provider_tis.core.shared_clients import shared_client_count
+
+    clients = shared_client_count()
     stop.set()
     await watching
     running = sum(not run.done() for run in runs)
     for run in runs:
         run.cancel()
-    print(json.dumps({"worst": worst, "running": running}))
+    print(json.dumps({"worst": worst, "running": running, "clients": clients}))
 
 asyncio.run(main(json.loads(sys.argv[1])))
 """
@@ -70,5 +73,6 @@ def test_starting_fifty_triggers_never_blocks_the_event_loop_for_more_than_50_ms
         measured = json.loads(result.stdout.strip().splitlines()[-1])
         polls = len(sim.requests_to("job"))
     assert measured["running"] == TRIGGERS  # all still waiting on their running jobs
+    assert measured["clients"] == 1  # one HTTP client for the connection, shared by all fifty
     assert polls >= TRIGGERS  # every trigger looked at least once
     assert measured["worst"] < MAX_BLOCK_SECONDS, f"the loop was blocked for {measured['worst']:.3f} s"

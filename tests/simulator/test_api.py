@@ -17,6 +17,28 @@ def test_server_description_with_and_without_token(sim):
     assert api(sim, "/api/v2/server").json()["user"]["username"] == "alice"
 
 
+def test_tis_sends_its_typed_server_record_and_michigan_its_ad_hoc_one():
+    typed = {
+        "background": str,
+        "foreground": str,
+        "emailRequired": bool,
+        "userEmailDescription": str,
+        "userWithoutEmailDescription": str,
+        "oauth": list,
+        "deprecatedApps": list,
+        "experimentalApps": list,
+    }
+    with TisSimulator() as sim:
+        sim.maintenance = True
+        body = api(sim, "/api/v2/server").json()
+        assert {key: type(body.get(key)) for key in typed} == typed
+        assert body["maintenanceMessage"] and body["loggedIn"] is True
+    with TisSimulator(profile="michigan") as sim:
+        body = api(sim, "/api/v2/server").json()
+        assert not set(typed) & set(body)
+        assert body["user"]["name"] == "alice"  # upstream's user has a name, not a username
+
+
 def test_michigan_profile_keeps_the_upstream_maintenance_typo():
     with TisSimulator(profile="michigan") as sim:
         sim.maintenance = True

@@ -207,6 +207,8 @@ def test_cli_serves_and_prints_a_ready_connection(tmp_path):
             "michigan",
             "--run-seconds",
             "0.1",
+            "--request-log",
+            str(tmp_path / "requests.jsonl"),
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -218,10 +220,16 @@ def test_cli_serves_and_prints_a_ready_connection(tmp_path):
         conn = json.loads(lines[2].split("=", 1)[1].strip().strip("'"))
         assert conn["host"] == url and conn["password"] == token and url.startswith("http://127.0.0.1:")
         server = requests.get(f"{url}/api/v2/server", headers={"X-Auth-Token": token}, timeout=5).json()
-        assert server["user"]["username"] == "alice" and server["name"] == "Michigan Imputation Server 2"
+        assert server["user"]["name"] == "alice" and server["name"] == "Michigan Imputation Server 2"
     finally:
         process.terminate()
         assert process.wait(10) == 0
+    logged = [json.loads(line) for line in (tmp_path / "requests.jsonl").read_text().splitlines()]
+    assert [(r["route"], r["method"], r["path"], r["status"]) for r in logged] == [
+        ("server", "GET", "/api/v2/server", 200)
+    ]
+    assert logged[0]["token_sha256"] == hashlib.sha256(token.encode()).hexdigest()
+    assert token not in (tmp_path / "requests.jsonl").read_text()
     vcf = subprocess.run(
         [
             sys.executable,

@@ -6,9 +6,13 @@ rather than a fault that never fires.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import threading
+import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -46,6 +50,25 @@ class RequestRecord:
     range: str | None = None
     job_state: int | str | None = None
     auth_ok: bool | None = None
+
+
+class RequestLog(list[RequestRecord]):
+    """The request log, also appended to a file as JSON lines as requests arrive (a token only ever as its
+    SHA-256), so that users can see what their DAG sent.
+
+    :param path: the file (appended to; created if missing).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self._lock = threading.Lock()
+
+    def append(self, record: RequestRecord) -> None:
+        super().append(record)
+        line = json.dumps({"time": round(time.time(), 3), **dataclasses.asdict(record)})
+        with self._lock, self.path.open("a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
 
 
 @dataclass

@@ -92,6 +92,12 @@ class SimulatorBase:
                 raise TimeoutError(f"job {job_id} has {field} {getattr(job, field)!r}, not in {wanted}")
             time.sleep(0.02)
 
+    def log_requests_to(self, path: str | Path) -> None:
+        """From now on, also append every request to ``path`` as a JSON line (tokens only hashed)."""
+        from airflow_provider_tis.testing.core.faults import RequestLog
+
+        self.requests = RequestLog(path)
+
     def requests_to(self, route: str) -> list[RequestRecord]:
         """Logged requests to one route (the service's route names)."""
         return [r for r in self.requests if r.route == route]

@@ -12,6 +12,8 @@ class Profile:
 
     :param panels: reference panel key (``apps@<id>@<version>``) -> (label, populations).
     :param maintenance_key: TIS says ``maintenance``; upstream Cloudgene 3 misspells it ``maintenace``.
+    :param typed_server: TIS answers ``/api/v2/server`` with a typed record (``ServerResponse.java``: the
+        look of its web page, the email rules, deprecated and experimental apps); upstream sends ad-hoc JSON.
     """
 
     name: str
@@ -22,6 +24,7 @@ class Profile:
     panels: dict[str, tuple[str, tuple[str, ...]]]
     phasing: tuple[str, ...]
     maintenance_key: str
+    typed_server: bool = False
 
     @property
     def application(self) -> str:
@@ -108,6 +111,7 @@ TIS = Profile(
     panels={"apps@topmed-r3@1.0.0": ("TOPMed r3", ("all", "off"))},
     phasing=("eagle", "no_phasing"),
     maintenance_key="maintenance",
+    typed_server=True,
 )
 
 MICHIGAN = Profile(

@@ -19,6 +19,18 @@ if TYPE_CHECKING:
     from airflow_provider_tis.testing.tis.simulator import TisSimulator
 
 PAGE_SIZE = 15
+#: The rest of TIS's typed ``/api/v2/server`` record (fields per the facts sheet; null fields are left out
+#: there, as here). [I] The values are guesses in the record's types: the real ones are site settings.
+SERVER_LOOK: dict[str, Any] = {
+    "background": "#11385e",
+    "foreground": "#ffffff",
+    "emailRequired": True,
+    "userEmailDescription": "You will receive an email when your jobs finish.",
+    "userWithoutEmailDescription": "Without an email address you cannot reset your password.",
+    "oauth": [],
+    "deprecatedApps": [],
+    "experimentalApps": [],
+}
 _API_ROUTES = [
     ("GET", re.compile(r"^/api/v2/server$"), "server"),
     ("GET", re.compile(r"^/api/v2/server/apps/(?P<app>[^/]+)$"), "app"),
@@ -138,11 +150,13 @@ class ApiHandler(SimHandler):
             data[profile.maintenance_key + "Message"] = self.sim.maintenance_message
         if username:
             data["user"] = {
-                "username": username,
+                "username" if profile.typed_server else "name": username,
                 "fullName": username.title(),
                 "mail": f"{username}@example.org",
                 "admin": False,
             }
+        if profile.typed_server:
+            data.update(SERVER_LOOK)
         self._json(data)
 
     def _route_app(self, extra: dict[str, Any], app: str) -> None:
