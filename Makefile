@@ -1,6 +1,9 @@
 # make test     : .venv with the newest Airflow; ruff, mypy and the whole test suite.
-# make test-all : what CI runs: make test, the whole suite on Airflow 2.10 (oldest supported), and the
-#                 unit, simulator and hook tests on Python 3.10 and 3.13.
+# make test-all : what CI runs: make test, the browser check, the whole suite on Airflow 2.10 (oldest
+#                 supported; without the Airflow 3 deployment tests), and the unit, simulator and hook
+#                 tests on Python 3.10 and 3.13.
+# make test-browser : the Airflow UI in headless Chromium (Debian's chromium and chromium-driver,
+#                 installed with apt-get when missing); screenshots in .artifacts/browser/.
 # make dist     : wheel and sdist in dist/.
 # make docs     : regenerate README's parameter reference from the docstrings.
 # make demo     : run the example DAG end to end against the local TIS simulator (SERVICE=cgi: the CGI one).
@@ -18,7 +21,7 @@ python_for = $(or $(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/$(1).*/bi
 
 .PRECIOUS: .venv-py%/.installed
 
-.PHONY: install test test-all test-airflow2 lint typecheck dist docs demo demo-deployment airflow bench bench-parse clean
+.PHONY: install test test-all test-browser test-airflow2 lint typecheck dist docs demo demo-deployment airflow bench bench-parse clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,9 +41,14 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 test: lint typecheck
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --ignore=tests/browser
 
-test-all: test test-airflow2 test-python3.10 test-python3.13
+test-all: test test-browser test-airflow2 test-python3.10 test-python3.13
+
+test-browser: $(STAMP)
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null)
+	$(BIN)/python -m pytest tests/browser
 
 .venv-airflow2/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/uv venv --quiet --allow-existing --python $(PYTHON) .venv-airflow2
@@ -48,8 +56,9 @@ test-all: test test-airflow2 test-python3.10 test-python3.13
 		"apache-airflow==$(AIRFLOW2)" "universal-pathlib<0.3" -e ".[test]"
 	touch $@
 
+# AirflowDeployment and the browser check run Airflow 3's components (API server, Execution API)
 test-airflow2: .venv-airflow2/.installed
-	.venv-airflow2/bin/python -m pytest
+	.venv-airflow2/bin/python -m pytest --ignore=tests/deployment --ignore=tests/browser
 
 .venv-py%/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/uv venv --quiet --allow-existing --python $(call python_for,$*) .venv-py$*

@@ -75,9 +75,11 @@ async def aget_connection(conn_id: str) -> Any:
     """Read a connection inside an event loop without blocking it (the triggerer's loop)."""
     if hasattr(BaseHook, "aget_connection"):  # Airflow >= 3.1
         return await BaseHook.aget_connection(conn_id)
-    from asgiref.sync import sync_to_async
+    import asyncio
 
-    return await sync_to_async(BaseHook.get_connection)(conn_id)
+    # a thread of the loop's pool: the lookup (environment, secrets backends, database) and what it
+    # imports the first time stay off the loop
+    return await asyncio.to_thread(BaseHook.get_connection, conn_id)
 
 
 __all__ = [

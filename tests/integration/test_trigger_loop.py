@@ -19,9 +19,14 @@ MAX_BLOCK_SECONDS = 0.05
 SCRIPT = r"""
 import asyncio, json, sys, time
 
-# A triggerer runs under Airflow's supervisor, which has loaded these before any trigger arrives; here
-# the first connection lookup would load them inside the loop.
-import airflow.sdk.execution_time.supervisor
+# An Airflow 3 triggerer runs under Airflow's supervisor, which has loaded it before any trigger arrives;
+# here the first connection lookup would load it inside the loop.
+try:
+    import airflow.sdk.execution_time.supervisor
+except ImportError:  # Airflow 2, whose logging config logs every httpx request at INFO (Airflow 3's does not)
+    import logging
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 async def main(job_ids):
     from airflow_provider_tis.triggers import JobStateTrigger  # as the triggerer imports the classpath

@@ -153,7 +153,15 @@ class AirflowDeployment:
 
     def start(self, timeout: float = 180) -> Self:
         """Migrate the database, store the connections, variables and pools, start every component and
-        wait until each is alive and the DAGs are parsed."""
+        wait until each is alive and the DAGs are parsed.
+
+        :raises DeploymentError: on Airflow 2 (its components differ: a webserver, no API server or
+            Execution API), or when a component does not come up.
+        """
+        from airflow_provider_tis.version_compat import AIRFLOW_V_3_0_PLUS
+
+        if not AIRFLOW_V_3_0_PLUS:
+            raise DeploymentError("AirflowDeployment runs Airflow 3's components; this is Airflow 2.")
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / "logs").mkdir(exist_ok=True)
         try:
