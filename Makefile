@@ -48,7 +48,7 @@ test-all: test test-browser test-airflow2 test-python3.10 test-python3.13
 test-browser: $(STAMP)
 	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 		(apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null)
-	$(BIN)/python -m pytest tests/browser
+	TIS_BROWSER_REQUIRED=1 $(BIN)/python -m pytest tests/browser
 
 .venv-airflow2/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/uv venv --quiet --allow-existing --python $(PYTHON) .venv-airflow2

@@ -53,7 +53,8 @@ def normalize_base_url(
             f"{parts.hostname}); put the {secret_field} in the connection's password field."
         )
     netloc = parts.netloc
-    if port and parts.port is None:
+    default_port = {"https": 443, "http": 80}[parts.scheme]
+    if port and parts.port is None and port != default_port:  # 443 stored only to please a form: no :443
         netloc = f"{netloc}:{port}"
     path = parts.path.rstrip("/")
     if api_path:
@@ -96,9 +97,18 @@ def check_verify(verify: bool | str, conn_id: str, error: type[ConfigError] = Co
 
 
 def parse_number(
-    value: Any, name: str, conn_id: str, kind: type[float] | type[int], error: type[ConfigError] = ConfigError
+    value: Any,
+    name: str,
+    conn_id: str,
+    kind: type[float] | type[int],
+    error: type[ConfigError] = ConfigError,
+    *,
+    default: float | None = None,
 ) -> Any:
-    """A positive number from an extra."""
+    """A positive number from an extra; ``default`` when it is missing or empty (Airflow 3's connection
+    form stores a number field left empty as null)."""
+    if (value is None or value == "") and default is not None:
+        return kind(default)
     try:
         number = kind(value)
     except (TypeError, ValueError):

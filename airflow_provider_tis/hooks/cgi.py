@@ -156,7 +156,7 @@ class CgiHook(ServiceHook):
             token=token,
             verify=parse_verify(extra.get("verify")),
             timeout=parse_number(
-                extra.get("timeout", DEFAULT_TIMEOUT), "timeout", conn_id, float, CgiConfigError
+                extra.get("timeout"), "timeout", conn_id, float, CgiConfigError, default=DEFAULT_TIMEOUT
             ),
         )
         if settings.verify is False:

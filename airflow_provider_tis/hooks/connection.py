@@ -114,15 +114,16 @@ def settings_from_connection(
         token=token,
         verify=parse_verify(extra.get("verify")),
         timeout=parse_number(
-            extra.get("timeout", DEFAULT_TIMEOUT), "timeout", conn_id, float, TisConfigError
+            extra.get("timeout"), "timeout", conn_id, float, TisConfigError, default=DEFAULT_TIMEOUT
         ),
         app=str(extra.get("app") or DEFAULT_APP),
         max_active_jobs=parse_number(
-            extra.get("max_active_jobs", DEFAULT_MAX_ACTIVE_JOBS),
+            extra.get("max_active_jobs"),
             "max_active_jobs",
             conn_id,
             int,
             TisConfigError,
+            default=DEFAULT_MAX_ACTIVE_JOBS,
         ),
     )
     settings.token_expiry  # noqa: B018 - a malformed token fails here, before any request

@@ -29,6 +29,9 @@ from tests.conftest import make_token
         ("tis.example.org", None, None, "https://tis.example.org"),
         ("127.0.0.1", "http", 8765, "http://127.0.0.1:8765"),
         ("http://127.0.0.1:9000", None, 8765, "http://127.0.0.1:9000"),
+        # a default port stored only so that Airflow 3.3.2's Test button works (apache/airflow#73298)
+        ("https://tis.example.org", None, 443, "https://tis.example.org"),
+        ("https://tis.example.org", None, 8443, "https://tis.example.org:8443"),
     ],
 )
 def test_host_forms_users_paste(host, schema, port, expected):
@@ -97,6 +100,14 @@ def test_extras_are_read_and_defaulted(set_connection):
         "imputationserver2",
         3,
     )
+
+
+def test_number_fields_left_empty_in_the_connection_form_take_their_defaults(set_connection):
+    # what Airflow 3.3's form stores when the user leaves the optional number fields empty
+    form = {"verify": "true", "timeout": None, "app": "imputationserver2", "max_active_jobs": ""}
+    set_connection(host="https://tis.example.org", password=make_token(), extra=form)
+    settings = TisHook().settings
+    assert (settings.verify, settings.timeout, settings.max_active_jobs) == (True, 60.0, 3)
 
 
 @pytest.mark.parametrize(
