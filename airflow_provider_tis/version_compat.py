@@ -41,10 +41,16 @@ else:
     from airflow.hooks.base import BaseHook  # type: ignore[no-redef,attr-defined]
 
 try:  # Airflow >= 3.2
-    from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout, TaskDeferred
+    from airflow.sdk.exceptions import (
+        AirflowException,
+        AirflowRescheduleException,
+        AirflowSensorTimeout,
+        TaskDeferred,
+    )
 except ImportError:
     from airflow.exceptions import (  # type: ignore[no-redef,attr-defined]
         AirflowException,
+        AirflowRescheduleException,
         AirflowSensorTimeout,
         TaskDeferred,
     )
@@ -86,6 +92,7 @@ __all__ = [
     "AIRFLOW_V_3_0_PLUS",
     "AIRFLOW_V_3_1_PLUS",
     "AirflowException",
+    "AirflowRescheduleException",
     "BaseHook",
     "aget_connection",
     "mask_secret",

@@ -23,6 +23,8 @@ except ImportError:  # Airflow 2.10
 
 POLL_SECONDS = float(os.environ.get("TIS_EXAMPLE_POLL_SECONDS", 300))
 RETRY_SECONDS = float(os.environ.get("TIS_EXAMPLE_RETRY_SECONDS", 600))
+# true: submits wait for a free job slot, and the waits for jobs, in the triggerer (no worker held)
+DEFERRABLE = os.environ.get("TIS_EXAMPLE_DEFERRABLE", "false").lower() == "true"
 
 with DAG(
     dag_id="tis_batches",
@@ -51,9 +53,12 @@ with DAG(
         refpanel="topmed-r3",
         population="all",
         capacity_poll_interval=POLL_SECONDS,
+        deferrable=DEFERRABLE,
     ).expand(files=batches)
 
-    wait = JobStateSensor.partial(task_id="wait", poke_interval=POLL_SECONDS).expand(job_id=submit.output)
+    wait = JobStateSensor.partial(task_id="wait", poke_interval=POLL_SECONDS, deferrable=DEFERRABLE).expand(
+        job_id=submit.output
+    )
 
     download = DownloadResultsOperator.partial(
         task_id="download",

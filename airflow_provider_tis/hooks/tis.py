@@ -58,6 +58,39 @@ class AsyncTisClient(AsyncHttpClient):
         path = job_path(job_id) + "/cancel"
         return Job.from_json(await self.get_json(path, f"cancel job {job_id}"))
 
+    async def get_server(self) -> ServerInfo:
+        return ServerInfo.from_json(await self.get_json("/api/v2/server", "read the server description"))
+
+    async def list_jobs(self) -> list[Job]:
+        """Every job of the token's user, newest first (all pages)."""
+        seen: set[str] = set()
+        found: list[Job] = []
+        page = 1
+        while True:
+            data = await self.get_json(f"/api/v2/jobs?page={page}", f"list jobs (page {page})")
+            jobs, more = read_job_page(data, page, seen)
+            found += jobs
+            if not more:
+                return found
+            page += 1
+
+
+def read_job_page(data: Any, page: int, seen: set[str]) -> tuple[list[Job], bool]:
+    """The jobs of page ``page`` of ``GET /api/v2/jobs`` not in ``seen`` (a job submitted meanwhile shifts
+    the pages by one), and whether another page follows."""
+    if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+        raise unexpected_answer("an unexpected job list", data)
+    jobs = []
+    for item in data["data"]:
+        job = Job.from_json(item)
+        if job.id not in seen:
+            seen.add(job.id)
+            jobs.append(job)
+    count, size = data.get("count"), data.get("pageSize")
+    if not data["data"] or not isinstance(count, int) or not isinstance(size, int) or size <= 0:
+        return jobs, False
+    return jobs, page * size < count
+
 
 class TisHook(ServiceHook):
     """Talks to the Cloudgene 3 API of a TOPMed (TIS) or Michigan Imputation Server.
@@ -198,17 +231,9 @@ class TisHook(ServiceHook):
         page = 1
         while True:
             data = self.http.get_json("/api/v2/jobs", f"list jobs (page {page})", params={"page": page})
-            if not isinstance(data, dict) or not isinstance(data.get("data"), list):
-                raise unexpected_answer("an unexpected job list", data)
-            for item in data["data"]:
-                job = Job.from_json(item)
-                if job.id not in seen:  # a job submitted meanwhile shifts the pages by one
-                    seen.add(job.id)
-                    yield job
-            count, size = data.get("count"), data.get("pageSize")
-            if not data["data"] or not isinstance(count, int) or not isinstance(size, int) or size <= 0:
-                return
-            if page * size >= count:
+            jobs, more = read_job_page(data, page, seen)
+            yield from jobs
+            if not more:
                 return
             page += 1
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_tis.core.events import validated_event
 from airflow_provider_tis.core.inputs import task_job_name
 from airflow_provider_tis.core.lineage import operator_lineage
 from airflow_provider_tis.core.progress import ProgressLog
-from airflow_provider_tis.hooks.models import JobState
 from airflow_provider_tis.hooks.tis import TisHook
+from airflow_provider_tis.hooks.tis_capacity import capacity_of
 from airflow_provider_tis.hooks.tis_errors import (
     TisApiError,
     TisConfigError,
@@ -25,12 +27,20 @@ from airflow_provider_tis.hooks.tis_inputs import (
     check_server_safe,
     resolve_files,
 )
-from airflow_provider_tis.version_compat import BaseOperator, BaseOperatorLink, XCom, mask_secret
+from airflow_provider_tis.triggers.tis import TisCapacityTrigger
+from airflow_provider_tis.version_compat import (
+    AirflowRescheduleException,
+    BaseOperator,
+    BaseOperatorLink,
+    XCom,
+    conf,
+    mask_secret,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from airflow_provider_tis.hooks.models import AppInfo, Job
+    from airflow_provider_tis.hooks.models import AppInfo
     from airflow_provider_tis.version_compat import Context
 
 BUILDS = ("hg19", "hg38")
@@ -39,8 +49,7 @@ PHASINGS = ("eagle", "beagle", "no_phasing")
 R2_FILTERS = ("0", "0.001", "0.1", "0.2", "0.3")
 #: Uploads in one task try when the server refuses them or the connection breaks (each is the whole upload).
 SUBMIT_ATTEMPTS = 3
-#: Reusing a job from an earlier try is right unless that job can no longer give results.
-_NOT_REUSABLE = (JobState.FAILED, JobState.CANCELED, JobState.DEAD, JobState.RETIRED, JobState.FAIL_NOTIFIED)
+CAPACITY_MODES = ("poke", "reschedule")
 
 
 class TisJobLink(BaseOperatorLink):
@@ -82,6 +91,11 @@ class SubmitImputationOperator(BaseOperator):
     :param tis_conn_id: Airflow connection id of type ``tis``.
     :param capacity_poll_interval: seconds between checks while waiting for maintenance to end or for
         one of your active jobs to finish (the task's ``execution_timeout`` bounds the wait).
+    :param deferrable: wait for maintenance to end and for a free job slot in the triggerer
+        (:class:`TisCapacityTrigger`), holding no worker; the task resumes in a worker, checks again
+        (another client may have taken the slot) and uploads.
+    :param capacity_mode: without ``deferrable``: ``"poke"`` (default) waits inside the task;
+        ``"reschedule"`` frees the worker slot between checks, as a sensor in reschedule mode does.
     """
 
     template_fields: Sequence[str] = (
@@ -116,6 +130,8 @@ class SubmitImputationOperator(BaseOperator):
         app: str | None = None,
         tis_conn_id: str = TisHook.default_conn_name,
         capacity_poll_interval: float = 60,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        capacity_mode: str = "poke",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -133,16 +149,26 @@ class SubmitImputationOperator(BaseOperator):
         self.app = app
         self.tis_conn_id = tis_conn_id
         self.capacity_poll_interval = capacity_poll_interval
+        self.deferrable = deferrable
+        if capacity_mode not in CAPACITY_MODES:
+            raise TisConfigError(f"capacity_mode is 'poke' or 'reschedule', not {capacity_mode!r}.")
+        self.capacity_mode = capacity_mode
+
+    @property
+    def reschedule(self) -> bool:
+        """Whether a wait for capacity frees the worker between checks (the scheduler reads this)."""
+        return self.capacity_mode == "reschedule" and not self.deferrable
 
     @cached_property
     def hook(self) -> TisHook:
         return TisHook(self.tis_conn_id)
 
-    def execute(self, context: Context) -> str:
+    def execute(self, context: Context, failures: int = 0) -> str:
+        self._failures = failures  # uploads that failed in this task try (a deferral carries it over)
         if self.password:
             mask_secret(self.password)
         self._check_values()
-        self._wait_while_maintenance()  # the app description is blocked during maintenance
+        self._wait_while_maintenance(context)  # the app description is blocked during maintenance
         app = self.hook.get_app(self.app)
         params = self._form_fields(app)
         paths = resolve_files(self.files)
@@ -153,25 +179,37 @@ class SubmitImputationOperator(BaseOperator):
         check_server_safe(job_name, "job name")
         params["job-name"] = job_name
 
-        job_id = self._wait_for_capacity_or_reuse(job_name)
-        failures = 0
+        job_id = self._wait_for_capacity_or_reuse(job_name, context)
         while job_id is None:
             try:
                 job_id = self.hook.submit_job(paths, params, app.id, progress=ProgressLog(self.log, "Upload"))
             # Not TisConfigError: a file that changed during the upload must not be uploaded again as it is.
             except (TisConnectionError, TisApiError) as exc:
-                failures += 1
-                if (isinstance(exc, TisApiError) and not _worth_retrying(exc)) or failures >= SUBMIT_ATTEMPTS:
+                self._failures += 1
+                worth = not isinstance(exc, TisApiError) or _worth_retrying(exc)
+                if not worth or self._failures >= SUBMIT_ATTEMPTS:
                     raise
-                self._pause_after_failed_upload(exc, failures)
-                self._wait_while_maintenance()
+                self._pause_after_failed_upload(exc, self._failures)
+                self._wait_while_maintenance(context)
                 # The server may have created the job before its answer was lost: look for it first.
-                job_id = self._wait_for_capacity_or_reuse(job_name)
+                job_id = self._wait_for_capacity_or_reuse(job_name, context)
             else:
                 self.log.info("Submitted TIS job %s (%s).", job_id, job_name)
         context["ti"].xcom_push(key="job_url", value=self.hook.job_url(job_id))
         self._lineage = (paths, job_id)
         return job_id
+
+    def execute_complete(
+        self, context: Context, event: dict[str, Any] | None = None, failures: int = 0
+    ) -> str:
+        """Resume after :class:`TisCapacityTrigger`: check again (the slot may be taken meanwhile), upload."""
+        job_name = task_job_name(context, (self.job_name or "").strip() or None)
+        event = validated_event(
+            event, job_id=job_name, who=type(self).__name__, error=TisError, token=self.hook.settings.token
+        )
+        if event["status"] != "success":
+            raise TisError(f"Waiting to submit TIS job {job_name} ended: {event['message']}")
+        return self.execute(context, failures=failures)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage: the uploaded VCFs are the inputs; the TIS job id is an external query run facet."""
@@ -241,16 +279,15 @@ class SubmitImputationOperator(BaseOperator):
                 self.log.warning("The server's app does not declare %r; not sending it.", name)
         return sent
 
-    def _wait_for_capacity_or_reuse(self, job_name: str) -> str | None:
+    def _wait_for_capacity_or_reuse(self, job_name: str, context: Context) -> str | None:
         """The id of a usable job from an earlier try, or None once a new job may be submitted.
 
         Called when the server was just seen out of maintenance.
         """
-        limit = self.hook.settings.max_active_jobs
         while True:
-            jobs = list(self.hook.list_jobs())
-            earlier = _reusable(jobs, job_name)
-            if earlier is not None:
+            capacity = capacity_of(self.hook.list_jobs(), job_name, self.hook.settings.max_active_jobs)
+            if capacity.reusable is not None:
+                earlier = capacity.reusable
                 self.log.info(
                     "Reusing TIS job %s (%s, %s) submitted by an earlier try.",
                     earlier.id,
@@ -258,33 +295,46 @@ class SubmitImputationOperator(BaseOperator):
                     earlier.state.name,
                 )
                 return earlier.id
-            active = sum(1 for job in jobs if job.state.is_active)
-            if active < limit:
+            if capacity.ready:
                 return None
-            self.log.info(
-                "%d of your jobs are queued or running (limit %d); waiting %s s before uploading.",
-                active,
-                limit,
-                self.capacity_poll_interval,
+            self._wait(
+                f"{capacity.describe()}; waiting {self.capacity_poll_interval} s before uploading", context
             )
-            time.sleep(self.capacity_poll_interval)
-            self._wait_while_maintenance()
+            self._wait_while_maintenance(context)
 
-    def _wait_while_maintenance(self) -> None:
+    def _wait_while_maintenance(self, context: Context) -> None:
         while (server := self.hook.get_server()).maintenance:
-            self.log.info(
-                "The server is in maintenance (%s); checking again in %s s.",
-                server.maintenance_message or "no message",
-                self.capacity_poll_interval,
+            message = server.maintenance_message or "no message"
+            self._wait(
+                f"The server is in maintenance ({message}); checking again in {self.capacity_poll_interval} s",
+                context,
             )
-            time.sleep(self.capacity_poll_interval)
+
+    def _wait(self, why: str, context: Context) -> None:
+        """Wait one poll interval: here (poke), or with no worker held (deferred, rescheduled: raises)."""
+        self.log.info("%s.", why)
+        if self.deferrable:
+            job_name = task_job_name(context, (self.job_name or "").strip() or None)
+            self.defer(
+                trigger=TisCapacityTrigger(
+                    job_name=job_name,
+                    tis_conn_id=self.tis_conn_id,
+                    max_active_jobs=self.hook.settings.max_active_jobs,
+                    poll_interval=self.capacity_poll_interval,
+                    end_time=time.time() + _seconds(self.execution_timeout, default=7 * 86400),
+                ),
+                method_name="execute_complete",
+                kwargs={"failures": self._failures},
+            )
+        if self.reschedule:
+            raise AirflowRescheduleException(
+                datetime.now(timezone.utc) + timedelta(seconds=self.capacity_poll_interval)
+            )
+        time.sleep(self.capacity_poll_interval)
 
 
-def _reusable(jobs: list[Job], job_name: str) -> Job | None:
-    for job in jobs:  # newest first
-        if job.name == job_name and job.state not in _NOT_REUSABLE:
-            return job
-    return None
+def _seconds(delta: timedelta | None, default: float) -> float:
+    return delta.total_seconds() if delta is not None else default
 
 
 def _worth_retrying(exc: TisApiError) -> bool:

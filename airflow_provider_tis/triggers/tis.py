@@ -15,9 +15,10 @@ from airflow_provider_tis.hooks.outcome import (
     job_summary,
 )
 from airflow_provider_tis.hooks.tis import TisHook
+from airflow_provider_tis.hooks.tis_capacity import capacity_of
 from airflow_provider_tis.triggers.base import JobPollingTrigger
 
-__all__ = ["EVENT_STATUSES", "JobStateTrigger"]  # EVENT_STATUSES lived here
+__all__ = ["EVENT_STATUSES", "JobStateTrigger", "TisCapacityTrigger"]  # EVENT_STATUSES lived here
 
 if TYPE_CHECKING:
     from airflow_provider_tis.hooks.models import Job
@@ -95,3 +96,59 @@ class JobStateTrigger(JobPollingTrigger):
             self.log.info("TIS job %s is waiting in the queue (%s).", self.job_id, said)
         self._said = said
         self._logged = max(self._logged, len(messages))
+
+
+class TisCapacityTrigger(JobPollingTrigger):
+    """Wait in the triggerer until TIS can take the job named ``job_name``: the server is out of
+    maintenance and a job slot is free, or a job of an earlier try with that name can be reused.
+
+    Fires ``{"status": "success", "job_id": <job name>, "reuse": <job id or None>}`` once, or ``timeout`` /
+    ``error``. The submit task then checks again in its worker before it uploads: another client may
+    take the slot meanwhile.
+
+    :param job_name: the name the job is (or will be) submitted under.
+    :param tis_conn_id: Airflow connection id of type ``tis``.
+    :param max_active_jobs: the user's limit of queued and running jobs.
+    :param poll_interval: seconds between looks.
+    :param end_time: absolute deadline (epoch seconds).
+    """
+
+    service = "TIS"
+    conn_param = "tis_conn_id"
+
+    def __init__(
+        self, job_name: str, tis_conn_id: str, max_active_jobs: int, poll_interval: float, end_time: float
+    ) -> None:
+        super().__init__(job_name, tis_conn_id, poll_interval, end_time)
+        self.max_active_jobs = int(max_active_jobs)
+        self._said = ""
+
+    def arguments(self) -> dict[str, Any]:
+        return {
+            "job_name": self.job_id,
+            "tis_conn_id": self.conn_id,
+            "max_active_jobs": self.max_active_jobs,
+            "poll_interval": self.poll_interval,
+            "end_time": self.end_time,
+        }
+
+    def hook(self) -> TisHook:
+        return TisHook(self.conn_id)
+
+    async def look(self, client: AsyncTisClient) -> tuple[TriggerEvent | None, str]:
+        server = await client.get_server()
+        if server.maintenance:
+            said = f"the server is in maintenance ({server.maintenance_message or 'no message'})"
+        else:
+            capacity = capacity_of(await client.list_jobs(), self.job_id, self.max_active_jobs)
+            if capacity.ready:
+                reuse = capacity.reusable.id if capacity.reusable else None
+                return self.event("success", reuse=reuse), "ready"
+            said = capacity.describe()
+        if said != self._said:
+            self.log.info("Waiting to submit TIS job %s: %s.", self.job_id, said)
+            self._said = said
+        return None, said
+
+    async def cancel(self, client: AsyncTisClient) -> str:
+        return "not submitted"  # nothing was submitted while this waited

@@ -127,7 +127,9 @@ def test_a_rescheduled_wait_frees_its_worker_and_logs_each_message_once(world: W
     assert world.airflow.run_state(RESCHEDULE_DAG, run_id) == "success", seen
     assert seen.count("up_for_reschedule") >= 2, seen  # several pokes, a worker freed between each
     assert "deferred" not in seen
-    log = world.airflow.task_logs(RESCHEDULE_DAG, run_id, "wait")[1]
+    # Airflow 3.3 may number a later poke as a new try under load (same task instance id, so the same
+    # task state store): count over every log of the task
+    log = "".join(world.airflow.task_logs(RESCHEDULE_DAG, run_id, "wait").values())
     assert log.count("Worker startup parse complete") >= 3
     for message in STEP_MESSAGES:
         assert log.count(message) == 1, f"{message!r} logged {log.count(message)} times"
