@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from airflow_provider_tis.operators.cancel import CancelJobOperator
-from airflow_provider_tis.operators.cgi import (
-    CgiDeleteJobOperator,
-    CgiDownloadResultsOperator,
-    CgiJobLink,
-    CgiSubmitOperator,
-)
-from airflow_provider_tis.operators.download import DownloadResultsOperator
-from airflow_provider_tis.operators.submit import SubmitImputationOperator, TisJobLink
+from typing import TYPE_CHECKING
+
+from airflow_provider_tis.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from airflow_provider_tis.operators.cancel import CancelJobOperator
+    from airflow_provider_tis.operators.cgi import (
+        CgiDeleteJobOperator,
+        CgiDownloadResultsOperator,
+        CgiJobLink,
+        CgiSubmitOperator,
+    )
+    from airflow_provider_tis.operators.download import DownloadResultsOperator
+    from airflow_provider_tis.operators.submit import SubmitImputationOperator, TisJobLink
 
 __all__ = [
     "CancelJobOperator",
@@ -22,3 +27,17 @@ __all__ = [
     "SubmitImputationOperator",
     "TisJobLink",
 ]
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "CancelJobOperator": "airflow_provider_tis.operators.cancel",
+        "CgiDeleteJobOperator": "airflow_provider_tis.operators.cgi",
+        "CgiDownloadResultsOperator": "airflow_provider_tis.operators.cgi",
+        "CgiJobLink": "airflow_provider_tis.operators.cgi",
+        "CgiSubmitOperator": "airflow_provider_tis.operators.cgi",
+        "DownloadResultsOperator": "airflow_provider_tis.operators.download",
+        "SubmitImputationOperator": "airflow_provider_tis.operators.submit",
+        "TisJobLink": "airflow_provider_tis.operators.submit",
+    },
+)

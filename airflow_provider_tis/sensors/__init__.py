@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from airflow_provider_tis.sensors.cgi import CgiJobSensor
-from airflow_provider_tis.sensors.tis import JobStateSensor
+from typing import TYPE_CHECKING
+
+from airflow_provider_tis.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from airflow_provider_tis.sensors.cgi import CgiJobSensor
+    from airflow_provider_tis.sensors.tis import JobStateSensor
 
 __all__ = ["CgiJobSensor", "JobStateSensor"]
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "CgiJobSensor": "airflow_provider_tis.sensors.cgi",
+        "JobStateSensor": "airflow_provider_tis.sensors.tis",
+    },
+)

@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from airflow_provider_tis.triggers.cgi import CgiJobTrigger
-from airflow_provider_tis.triggers.tis import JobStateTrigger, TisCapacityTrigger
+from typing import TYPE_CHECKING
+
+from airflow_provider_tis.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from airflow_provider_tis.triggers.cgi import CgiJobTrigger
+    from airflow_provider_tis.triggers.tis import JobStateTrigger, TisCapacityTrigger
 
 __all__ = ["CgiJobTrigger", "JobStateTrigger", "TisCapacityTrigger"]
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "CgiJobTrigger": "airflow_provider_tis.triggers.cgi",
+        "JobStateTrigger": "airflow_provider_tis.triggers.tis",
+        "TisCapacityTrigger": "airflow_provider_tis.triggers.tis",
+    },
+)

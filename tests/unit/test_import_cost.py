@@ -17,14 +17,29 @@ except ImportError:
     import airflow  # noqa: F401 - Airflow 2
 from airflow_provider_tis import version_compat  # noqa: F401 - the Airflow classes the operators build on
 before = set(sys.modules)
-import airflow_provider_tis.operators, airflow_provider_tis.sensors  # noqa: E401,F401
+exec(sys.argv[1])
 print(json.dumps(sorted(set(sys.modules) - before)))
 """
+EVERYTHING = "from airflow_provider_tis.operators import *\nfrom airflow_provider_tis.sensors import *"
+TIS_DAG = (
+    "from airflow_provider_tis.operators import DownloadResultsOperator, SubmitImputationOperator\n"
+    "from airflow_provider_tis.sensors import JobStateSensor"
+)
 
 
-def test_importing_the_operators_and_sensors_imports_no_http_library():
-    probe = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120)
+def imported_by(code: str) -> list[str]:
+    probe = subprocess.run([sys.executable, "-c", PROBE, code], capture_output=True, text=True, timeout=120)
     assert probe.returncode == 0, probe.stderr[-2000:]
-    added = json.loads(probe.stdout.strip().splitlines()[-1])
-    assert any(name.startswith("airflow_provider_tis.operators") for name in added)  # the probe imported them
+    return list(json.loads(probe.stdout.strip().splitlines()[-1]))
+
+
+def test_importing_every_operator_and_sensor_imports_no_http_library():
+    added = imported_by(EVERYTHING)
+    assert {"airflow_provider_tis.operators.cgi", "airflow_provider_tis.sensors.tis"} <= set(added)
     assert [name for name in added if name.split(".")[0] in HEAVY] == []
+
+
+def test_a_dag_of_one_service_loads_none_of_the_other_services_modules():
+    added = imported_by(TIS_DAG)
+    assert "airflow_provider_tis.operators.submit" in added
+    assert [name for name in added if name.rsplit(".", 1)[-1] in ("cgi", "cgi_models")] == []
