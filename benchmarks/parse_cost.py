@@ -37,9 +37,7 @@ def main() -> int:
         runs.append(json.loads(out.strip().splitlines()[-1]))
     median = statistics.median(run["ms"] for run in runs)
     heavy = sorted({name for run in runs for name in run["heavy"]})
-    print(
-        f"Import of the TIS operators and sensor after airflow.sdk, {ROUNDS} fresh interpreters:"
-    )
+    print(f"Import of the TIS operators and sensor after airflow.sdk, {ROUNDS} fresh interpreters:")
     print("| measure | value | target | met |")
     print("|---|---|---|---|")
     print(f"| import time, median (ms) | {median:.1f} | < 30 | {'yes' if median < 30 else 'no'} |")

@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     tis.add_argument("--username", default="alice")
     tis.add_argument("--export-seconds", type=float, default=1.0)
     tis.add_argument("--max-active-jobs", type=int, default=3)
+    tis.add_argument(
+        "--threads", type=int, default=5, help="jobs running at once; the rest wait in the queue"
+    )
     tis.add_argument("--download-limit", type=int, default=10)
     tis.add_argument("--url-ttl", type=float, default=3600.0, help="validity of download URLs in seconds")
     tis.add_argument("--md5", action="store_true", help="also export chr_<N>.zip.md5 files")
@@ -131,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         run_seconds=args.run_seconds,
         export_seconds=args.export_seconds,
         max_active_jobs=args.max_active_jobs,
+        threads=args.threads,
         download_limit=args.download_limit,
         url_ttl=args.url_ttl,
         md5=args.md5,
