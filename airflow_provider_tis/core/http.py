@@ -231,6 +231,8 @@ class HttpClient:
 
 
 _TLS_LOCK = threading.Lock()
+#: Connections the shared asynchronous client of one connection keeps to its server.
+ASYNC_CONNECTIONS = 10
 
 
 @cache
@@ -268,6 +270,11 @@ class AsyncHttpClient:
             headers={"User-Agent": USER_AGENT},
             verify=tls_context(endpoint.verify),
             timeout=httpx.Timeout(endpoint.timeout, connect=endpoint.connect_timeout),
+            # shared by every trigger of a connection: a few connections, so that hundreds of polls queue
+            # briefly instead of opening a socket each and their answers arriving in one burst on the loop
+            limits=httpx.Limits(
+                max_connections=ASYNC_CONNECTIONS, max_keepalive_connections=ASYNC_CONNECTIONS
+            ),
             follow_redirects=False,
         )
 
