@@ -1,7 +1,9 @@
 """Starting many triggers never blocks the triggerer's event loop (Airflow warns at 0.2 s; we allow 50 ms).
 
 Run in a new interpreter: the first trigger of a process pays for imports and TLS contexts, which is what
-a triggerer does when a trigger of this provider first arrives.
+a triggerer does when a trigger of this provider first arrives. Three fresh interpreters: the middle one of
+their worst stalls must stay under 50 ms (a stall of ours shows in every run; a busy machine, in one), and
+none may reach Airflow's own warning threshold of 0.2 s.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from tests.simulator.conftest import submit_ok
 
 TRIGGERS = 50
 MAX_BLOCK_SECONDS = 0.05
+AIRFLOW_WARNS_AT_SECONDS = 0.2
+RUNS = 3
 
 SCRIPT = r"""
 import asyncio, json, sys, time
@@ -67,17 +71,21 @@ def test_starting_fifty_triggers_never_blocks_the_event_loop_for_more_than_50_ms
     with TisSimulator(run_seconds=120, max_active_jobs=TRIGGERS) as sim:
         job_ids = [submit_ok(sim, [vcf]) for _ in range(TRIGGERS)]
         monkeypatch.setenv("AIRFLOW_CONN_TIS_DEFAULT", sim.connection_json())
-        result = subprocess.run(
-            [sys.executable, "-c", SCRIPT, json.dumps(job_ids)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert result.returncode == 0, result.stderr[-3000:]
-        measured = json.loads(result.stdout.strip().splitlines()[-1])
+        runs = []
+        for _ in range(RUNS):
+            result = subprocess.run(
+                [sys.executable, "-c", SCRIPT, json.dumps(job_ids)],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            assert result.returncode == 0, result.stderr[-3000:]
+            runs.append(json.loads(result.stdout.strip().splitlines()[-1]))
         polls = len(sim.requests_to("job"))
-    assert measured["running"] == TRIGGERS  # all still waiting on their running jobs
-    assert measured["clients"] == 1  # one HTTP client for the connection, shared by all fifty
-    assert polls >= TRIGGERS  # every trigger looked at least once
-    assert measured["worst"] < MAX_BLOCK_SECONDS, f"the loop was blocked for {measured['worst']:.3f} s"
+    assert all(run["running"] == TRIGGERS for run in runs)  # all still waiting on their running jobs
+    assert all(run["clients"] == 1 for run in runs)  # one HTTP client for the connection, shared by all fifty
+    assert polls >= RUNS * TRIGGERS  # every trigger looked at least once
+    worst = sorted(run["worst"] for run in runs)
+    assert worst[RUNS // 2] < MAX_BLOCK_SECONDS, f"the loop was blocked for {worst} s"
+    assert worst[-1] < AIRFLOW_WARNS_AT_SECONDS, f"the loop was blocked for {worst} s"
