@@ -175,7 +175,7 @@ class SubmitImputationOperator(BaseOperator):
         check_input_files(paths)
         if self.password:
             check_password(self.password)
-        job_name = task_job_name(context, (self.job_name or "").strip() or None)
+        job_name = self._task_job_name(context)
         check_server_safe(job_name, "job name")
         params["job-name"] = job_name
 
@@ -199,11 +199,15 @@ class SubmitImputationOperator(BaseOperator):
         self._lineage = (paths, job_id)
         return job_id
 
+    def _task_job_name(self, context: Context) -> str:
+        """The job's name on the server, unique to this task instance (see ``job_name``)."""
+        return task_job_name(context, (self.job_name or "").strip() or None)
+
     def execute_complete(
         self, context: Context, event: dict[str, Any] | None = None, failures: int = 0
     ) -> str:
         """Resume after :class:`TisCapacityTrigger`: check again (the slot may be taken meanwhile), upload."""
-        job_name = task_job_name(context, (self.job_name or "").strip() or None)
+        job_name = self._task_job_name(context)
         event = validated_event(
             event, job_id=job_name, who=type(self).__name__, error=TisError, token=self.hook.settings.token
         )
@@ -314,7 +318,7 @@ class SubmitImputationOperator(BaseOperator):
         """Wait one poll interval: here (poke), or with no worker held (deferred, rescheduled: raises)."""
         self.log.info("%s.", why)
         if self.deferrable:
-            job_name = task_job_name(context, (self.job_name or "").strip() or None)
+            job_name = self._task_job_name(context)
             self.defer(
                 trigger=TisCapacityTrigger(
                     job_name=job_name,
