@@ -105,6 +105,17 @@ def _literal(text: str) -> str:
     return "concat(" + ', "\'", '.join(f"'{part}'" for part in text.split("'")) + ")"
 
 
+def _typed(locate: Callable[[], Any], text: str) -> bool:
+    """Type ``text`` into the element ``locate()`` finds; False while it cannot take keys yet."""
+    from selenium.common.exceptions import ElementNotInteractableException, StaleElementReferenceException
+
+    try:
+        locate().send_keys(text)
+    except (ElementNotInteractableException, StaleElementReferenceException):
+        return False
+    return True
+
+
 def open_the_form_of_type_tis(browser: Any, airflow_url: str) -> Any:
     """Admin > Connections > Add Connection, type ``tis`` chosen; returns the dialog."""
     from selenium.webdriver.common.by import By
@@ -113,8 +124,16 @@ def open_the_form_of_type_tis(browser: Any, airflow_url: str) -> Any:
     visible(browser, "//button[normalize-space(.)='Add Connection']", "Add Connection button").click()
     dialog = visible(browser, "//div[@role='dialog'][.//h2[normalize-space(.)='Add Connection']]", "dialog")
     # the type is a searchable select (react-select): type, then pick the option by its exact name
-    type_input = field(dialog, "Connection Type *").find_element(By.CSS_SELECTOR, "input[role=combobox]")
-    type_input.send_keys("tis")
+    # the dialog animates in (and a dialog closed by the test before may still be fading out): the
+    # input can exist before it takes keys, so typing is retried until it does (CI saw "not interactable")
+    wait(
+        browser,
+        lambda _: _typed(
+            lambda: field(dialog, "Connection Type *").find_element(By.CSS_SELECTOR, "input[role=combobox]"),
+            "tis",
+        ),
+        "connection type input that takes keys",
+    )
     option = f"//*[@role='option'][normalize-space(.)={_literal(TIS_TYPE['hook-name'])}]"
     visible(browser, option, "the tis option").click()
     visible(browser, "//div[@role='dialog']//input[@name='host']", "the standard fields")
