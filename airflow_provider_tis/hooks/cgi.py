@@ -30,6 +30,7 @@ from airflow_provider_tis.hooks.cgi_models import (
     error_from_response,
     unexpected_answer,
 )
+from airflow_provider_tis.hooks.defaults import CGI_CONN_ID
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -92,7 +93,7 @@ class CgiHook(ServiceHook):
     """
 
     conn_name_attr = "cgi_conn_id"
-    default_conn_name = "cgi_default"
+    default_conn_name = CGI_CONN_ID
     conn_type = "cgi"
     hook_name = "Cancer Genome Interpreter"
 

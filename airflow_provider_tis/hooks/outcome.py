@@ -8,9 +8,6 @@ from airflow_provider_tis.core.state import Outcome, outcome_of
 from airflow_provider_tis.hooks.models import Job, JobState
 from airflow_provider_tis.hooks.tis_errors import TisError
 
-#: A cancelled running job shows FAILED briefly before CANCELED: re-read FAILED once after this many seconds.
-FAILED_SETTLE_SECONDS = 5.0
-
 
 class TisJobFailedError(TisError):
     """The imputation job ended without results to download (failed, canceled, dead, retired, deleted)."""

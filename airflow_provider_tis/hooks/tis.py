@@ -16,6 +16,7 @@ from airflow_provider_tis.core.upload import MultipartBody, SizedReader, UploadS
 from airflow_provider_tis.get_provider_info import CONNECTION_FIELDS, UI_FIELD_BEHAVIOUR
 from airflow_provider_tis.hooks.base import ServiceHook
 from airflow_provider_tis.hooks.connection import TisSettings, connection_warnings, settings_from_connection
+from airflow_provider_tis.hooks.defaults import TIS_CONN_ID
 from airflow_provider_tis.hooks.models import AppInfo, Job, OutputFile, ServerInfo, TokenInfo, size_bounds
 from airflow_provider_tis.hooks.tis_errors import (
     TisApiError,
@@ -61,6 +62,12 @@ class AsyncTisClient(AsyncHttpClient):
     async def get_server(self) -> ServerInfo:
         return ServerInfo.from_json(await self.get_json("/api/v2/server", "read the server description"))
 
+    async def job_fingerprints(self) -> dict[str, tuple[str, int, int]]:
+        """Every job of the token's user with its :attr:`~Job.fingerprint`, in one request (without a page
+        the list holds every job): what the triggers of one connection wait on together."""
+        jobs, _ = read_job_page(await self.get_json("/api/v2/jobs", "list jobs"), 1, set())
+        return {job.id: job.fingerprint for job in jobs}
+
     async def list_jobs(self) -> list[Job]:
         """Every job of the token's user, newest first (all pages)."""
         seen: set[str] = set()
@@ -105,7 +112,7 @@ class TisHook(ServiceHook):
     """
 
     conn_name_attr = "tis_conn_id"
-    default_conn_name = "tis_default"
+    default_conn_name = TIS_CONN_ID
     conn_type = "tis"
     hook_name = "TOPMed / Michigan Imputation Server"
 

@@ -6,14 +6,13 @@ import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_tis.hooks.models import JobState
-from airflow_provider_tis.hooks.outcome import FAILED_SETTLE_SECONDS
-from airflow_provider_tis.hooks.tis import TisHook
+from airflow_provider_tis.hooks.defaults import FAILED_SETTLE_SECONDS, TIS_CONN_ID
 from airflow_provider_tis.version_compat import BaseOperator
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from airflow_provider_tis.hooks.tis import TisHook
     from airflow_provider_tis.version_compat import Context
 
 
@@ -31,7 +30,7 @@ class CancelJobOperator(BaseOperator):
         self,
         *,
         job_id: str,
-        tis_conn_id: str = TisHook.default_conn_name,
+        tis_conn_id: str = TIS_CONN_ID,
         failed_settle_seconds: float = FAILED_SETTLE_SECONDS,
         **kwargs: Any,
     ) -> None:
@@ -42,9 +41,13 @@ class CancelJobOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> TisHook:
+        from airflow_provider_tis.hooks.tis import TisHook
+
         return TisHook(self.tis_conn_id)
 
     def execute(self, context: Context) -> str:
+        from airflow_provider_tis.hooks.models import JobState
+
         job = self.hook.cancel_job(self.job_id)
         if job.state is JobState.FAILED:
             time.sleep(self.failed_settle_seconds)

@@ -1,4 +1,8 @@
-"""Operators of the Cancer Genome Interpreter: submit inputs, download (and unpack) results, delete jobs."""
+"""Operators of the Cancer Genome Interpreter: submit inputs, download (and unpack) results, delete jobs.
+
+A DAG file that imports this module is parsed every 30 s: the hook, its models and errors and the transfer
+engine are imported where a running task needs them, not at the top.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +10,14 @@ import zipfile
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_tis.core.archive import extract_zip
-from airflow_provider_tis.core.download import fetch
-from airflow_provider_tis.core.files import destination_root, size_of, write_atomically
-from airflow_provider_tis.core.inputs import resolve_files, task_job_name
-from airflow_provider_tis.core.manifest import Manifest, ManifestEntry
-from airflow_provider_tis.core.progress import ProgressLog
-from airflow_provider_tis.hooks.cgi import INPUT_KINDS, REFERENCES, CgiHook
-from airflow_provider_tis.hooks.cgi_models import (
-    CgiConfigError,
-    CgiJobFailedError,
-    CgiNotFoundError,
-    CgiStatus,
-    CgiTransferError,
-    check_job_id,
-)
+from airflow_provider_tis.hooks.defaults import CGI_CONN_ID
 from airflow_provider_tis.version_compat import BaseOperator, BaseOperatorLink, XCom
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from airflow_provider_tis.core.manifest import Manifest
+    from airflow_provider_tis.hooks.cgi import CgiHook
     from airflow_provider_tis.version_compat import Context
 
 
@@ -76,7 +68,7 @@ class CgiSubmitOperator(BaseOperator):
         translocations: str | None = None,
         reference: str = "hg19",
         title: str | None = None,
-        cgi_conn_id: str = CgiHook.default_conn_name,
+        cgi_conn_id: str = CGI_CONN_ID,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -90,9 +82,14 @@ class CgiSubmitOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> CgiHook:
+        from airflow_provider_tis.hooks.cgi import CgiHook
+
         return CgiHook(self.cgi_conn_id)
 
     def execute(self, context: Context) -> str:
+        from airflow_provider_tis.core.inputs import task_job_name
+        from airflow_provider_tis.core.progress import ProgressLog
+
         inputs = self._checked_inputs()
         title = task_job_name(context, (self.title or "").strip() or None)
         job_id = self._earlier_job(title)
@@ -109,6 +106,10 @@ class CgiSubmitOperator(BaseOperator):
         return job_id
 
     def _checked_inputs(self) -> dict[str, Any]:
+        from airflow_provider_tis.core.inputs import resolve_files
+        from airflow_provider_tis.hooks.cgi import INPUT_KINDS, REFERENCES
+        from airflow_provider_tis.hooks.cgi_models import CgiConfigError
+
         if not isinstance(self.cancer_type, str) or not self.cancer_type.strip():
             raise CgiConfigError(
                 "cancer_type is empty: give a CGI cancer type acronym, e.g. 'CANCER' (any) or 'LUAD'."
@@ -130,6 +131,8 @@ class CgiSubmitOperator(BaseOperator):
 
     def _earlier_job(self, title: str) -> str | None:
         """The id of a job an earlier try of this task instance submitted (not one that failed)."""
+        from airflow_provider_tis.hooks.cgi_models import CgiNotFoundError, CgiStatus
+
         for job_id in self.hook.list_jobs():
             try:
                 job = self.hook.get_job(job_id)
@@ -147,6 +150,8 @@ class CgiSubmitOperator(BaseOperator):
 
 
 def _checked_file(kind: str, path: Any) -> Any:
+    from airflow_provider_tis.hooks.cgi_models import CgiConfigError
+
     try:
         if path.is_dir():
             raise CgiConfigError(f"{kind} input {path} is a directory; give the file itself.")
@@ -193,7 +198,7 @@ class CgiDownloadResultsOperator(BaseOperator):
         delete_job: bool = True,
         overwrite: bool = False,
         dest_conn_id: str | None = None,
-        cgi_conn_id: str = CgiHook.default_conn_name,
+        cgi_conn_id: str = CGI_CONN_ID,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -207,9 +212,21 @@ class CgiDownloadResultsOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> CgiHook:
+        from airflow_provider_tis.hooks.cgi import CgiHook
+
         return CgiHook(self.cgi_conn_id)
 
     def execute(self, context: Context) -> list[str]:
+        from airflow_provider_tis.core.archive import extract_zip
+        from airflow_provider_tis.core.files import destination_root, size_of, write_atomically
+        from airflow_provider_tis.core.manifest import Manifest, ManifestEntry
+        from airflow_provider_tis.hooks.cgi_models import (
+            CgiConfigError,
+            CgiNotFoundError,
+            CgiTransferError,
+            check_job_id,
+        )
+
         job_id = check_job_id(self.job_id)
         root = destination_root(self.destination, self.dest_conn_id, CgiConfigError)
         manifest = Manifest(root, write_atomically)
@@ -252,6 +269,10 @@ class CgiDownloadResultsOperator(BaseOperator):
         return [str(path) for path in written]
 
     def _download(self, job_id: str, target: Any, manifest: Manifest, name: str) -> None:
+        from airflow_provider_tis.core.download import fetch
+        from airflow_provider_tis.core.manifest import ManifestEntry
+        from airflow_provider_tis.hooks.cgi_models import CgiJobFailedError, CgiStatus, CgiTransferError
+
         job = self.hook.get_job(job_id)
         if job.status is not CgiStatus.DONE:
             raise CgiJobFailedError(
@@ -288,16 +309,20 @@ class CgiDeleteJobOperator(BaseOperator):
 
     template_fields: Sequence[str] = ("job_id",)
 
-    def __init__(self, *, job_id: str, cgi_conn_id: str = CgiHook.default_conn_name, **kwargs: Any) -> None:
+    def __init__(self, *, job_id: str, cgi_conn_id: str = CGI_CONN_ID, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.job_id = job_id
         self.cgi_conn_id = cgi_conn_id
 
     @cached_property
     def hook(self) -> CgiHook:
+        from airflow_provider_tis.hooks.cgi import CgiHook
+
         return CgiHook(self.cgi_conn_id)
 
     def execute(self, context: Context) -> None:
+        from airflow_provider_tis.hooks.cgi_models import CgiNotFoundError
+
         try:
             self.hook.delete_job(self.job_id)
         except CgiNotFoundError:

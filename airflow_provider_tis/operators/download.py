@@ -1,4 +1,8 @@
-"""DownloadResultsOperator: fetch a job's output files into a folder or object storage, frugally and verified."""
+"""DownloadResultsOperator: fetch a job's output files into a folder or object storage, frugally and verified.
+
+A DAG file that imports this module is parsed every 30 s: the hook, its models and errors and the transfer
+engine are imported where a running task needs them, not at the top.
+"""
 
 from __future__ import annotations
 
@@ -11,26 +15,16 @@ from enum import Enum
 from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_tis.core.archive import extract_zip
-from airflow_provider_tis.core.download import fetch
-from airflow_provider_tis.core.files import destination_root, safe_relative_name, size_of, write_atomically
-from airflow_provider_tis.core.lineage import operator_lineage, results_asset
-from airflow_provider_tis.core.manifest import Manifest, ManifestEntry
-from airflow_provider_tis.hooks.models import JobState
-from airflow_provider_tis.hooks.outcome import TisJobFailedError, failure_message
-from airflow_provider_tis.hooks.tis import TisHook
-from airflow_provider_tis.hooks.tis_errors import (
-    TisConfigError,
-    TisDownloadLimitError,
-    TisResponseError,
-    TisTransferError,
-)
+from airflow_provider_tis.core.lineage import results_asset
+from airflow_provider_tis.hooks.defaults import TIS_CONN_ID
 from airflow_provider_tis.version_compat import AssetAlias, BaseOperator, mask_secret
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from airflow_provider_tis.core.manifest import Manifest
     from airflow_provider_tis.hooks.models import Job, OutputFile
+    from airflow_provider_tis.hooks.tis import TisHook
     from airflow_provider_tis.version_compat import Context
 
 LOW_DOWNLOADS_LEFT = 3
@@ -87,7 +81,7 @@ class DownloadResultsOperator(BaseOperator):
         destination: str,
         include: str | Sequence[str] | None = None,
         exclude: str | Sequence[str] | None = None,
-        tis_conn_id: str = TisHook.default_conn_name,
+        tis_conn_id: str = TIS_CONN_ID,
         dest_conn_id: str | None = None,
         overwrite: bool = False,
         max_parallel: int = 4,
@@ -119,9 +113,15 @@ class DownloadResultsOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> TisHook:
+        from airflow_provider_tis.hooks.tis import TisHook
+
         return TisHook(self.tis_conn_id)
 
     def execute(self, context: Context) -> list[str]:
+        from airflow_provider_tis.core.files import destination_root, write_atomically
+        from airflow_provider_tis.core.manifest import Manifest
+        from airflow_provider_tis.hooks.tis_errors import TisConfigError
+
         if self.password:
             mask_secret(self.password)
         if self.extract and not self.password:
@@ -167,10 +167,15 @@ class DownloadResultsOperator(BaseOperator):
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage: the files written at the destination are the outputs; the TIS job id is an
         external query run facet."""
+        from airflow_provider_tis.core.lineage import operator_lineage
+
         written, job_id = self._lineage
         return operator_lineage(outputs=written, job_id=job_id, server=self.hook.settings.base_url)
 
     def _selected_files(self, job: Job, include: list[str] | None, exclude: list[str]) -> list[OutputFile]:
+        from airflow_provider_tis.hooks.models import JobState
+        from airflow_provider_tis.hooks.outcome import TisJobFailedError, failure_message
+
         if job.state is JobState.RETIRED:
             raise TisJobFailedError(failure_message(job))
         if job.state.is_active:
@@ -197,6 +202,8 @@ class DownloadResultsOperator(BaseOperator):
     def _plan(self, file: OutputFile, job_id: str, targets: dict[str, Any], manifest: Manifest) -> _Action:
         """What a file needs. Only the manifest proves a file complete: it must name this job and this file,
         and the bytes there must still be the ones recorded (size, and a zip's MD5 against its sidecar)."""
+        from airflow_provider_tis.core.files import size_of
+
         target = targets[file.name]
         entry = manifest.entry(file.name)
         if self.overwrite or entry is None or entry.job_id != job_id:
@@ -219,6 +226,8 @@ class DownloadResultsOperator(BaseOperator):
         return _Action.UNPACK if present else _Action.FETCH
 
     def _check_before_downloading(self, files: list[OutputFile]) -> None:
+        from airflow_provider_tis.hooks.tis_errors import TisDownloadLimitError
+
         for file in files:
             if file.size is None:
                 self.log.warning(
@@ -259,6 +268,9 @@ class DownloadResultsOperator(BaseOperator):
     ) -> list[Any]:
         """Bring one file to what was asked (downloaded, verified, recorded, and unpacked when it is a zip
         and ``extract``); returns the paths of the zip's members."""
+        from airflow_provider_tis.core.archive import extract_zip
+        from airflow_provider_tis.hooks.tis_errors import TisConfigError, TisTransferError
+
         if action is _Action.FETCH:
             self._download(file, job_id, target, expected_md5, manifest)
         if not (self.extract and _is_zip(file.name)):
@@ -287,6 +299,10 @@ class DownloadResultsOperator(BaseOperator):
     def _download(
         self, file: OutputFile, job_id: str, target: Any, expected_md5: str | None, manifest: Manifest
     ) -> None:
+        from airflow_provider_tis.core.download import fetch
+        from airflow_provider_tis.core.manifest import ManifestEntry
+        from airflow_provider_tis.hooks.tis_errors import TisTransferError
+
         sidecar = file.name.endswith(".md5")  # its own MD5 goes in the manifest, to re-check it later
         fetched = fetch(
             self.hook.download_source(file), target, self.log, md5=expected_md5 is not None or sidecar
@@ -314,6 +330,8 @@ def _patterns(value: str | Sequence[str] | None, name: str) -> list[str] | None:
     """Glob patterns from a parameter: a string (what a template renders) is one pattern, not its letters."""
     if value is None:
         return None
+    from airflow_provider_tis.hooks.tis_errors import TisConfigError
+
     patterns = [value] if isinstance(value, str) else list(value)
     if not all(isinstance(p, str) for p in patterns):
         raise TisConfigError(f"`{name}` must be a glob pattern or a list of them, got {value!r}.")
@@ -327,6 +345,9 @@ def _patterns(value: str | Sequence[str] | None, name: str) -> list[str] | None:
 
 def _targets(files: list[OutputFile], root: Any) -> dict[str, Any]:
     """Where each file goes, refusing unsafe names, two files at one path, and anything in the way."""
+    from airflow_provider_tis.core.files import safe_relative_name
+    from airflow_provider_tis.hooks.tis_errors import TisConfigError, TisResponseError
+
     targets: dict[str, Any] = {}
     claimed: dict[str, str] = {}  # relative path of each file and each folder -> the listed name needing it
     for file in files:

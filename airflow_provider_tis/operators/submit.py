@@ -1,4 +1,8 @@
-"""SubmitImputationOperator: upload VCFs to TIS once, and only when the server can take the job."""
+"""SubmitImputationOperator: upload VCFs to TIS once, and only when the server can take the job.
+
+A DAG file that imports this module is parsed every 30 s: the hook, its models and errors, the trigger
+and the upload code are imported where a running task needs them, not at the top.
+"""
 
 from __future__ import annotations
 
@@ -7,27 +11,7 @@ from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_tis.core.events import validated_event
-from airflow_provider_tis.core.inputs import task_job_name
-from airflow_provider_tis.core.lineage import operator_lineage
-from airflow_provider_tis.core.progress import ProgressLog
-from airflow_provider_tis.hooks.tis import TisHook
-from airflow_provider_tis.hooks.tis_capacity import capacity_of
-from airflow_provider_tis.hooks.tis_errors import (
-    TisApiError,
-    TisConfigError,
-    TisConnectionError,
-    TisError,
-    TisJobLimitError,
-    is_temporary,
-)
-from airflow_provider_tis.hooks.tis_inputs import (
-    check_input_files,
-    check_password,
-    check_server_safe,
-    resolve_files,
-)
-from airflow_provider_tis.triggers.tis import TisCapacityTrigger
+from airflow_provider_tis.hooks.defaults import TIS_CONN_ID
 from airflow_provider_tis.version_compat import (
     AirflowRescheduleException,
     BaseOperator,
@@ -41,6 +25,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from airflow_provider_tis.hooks.models import AppInfo
+    from airflow_provider_tis.hooks.tis import TisHook
+    from airflow_provider_tis.hooks.tis_errors import TisApiError, TisError
     from airflow_provider_tis.version_compat import Context
 
 BUILDS = ("hg19", "hg38")
@@ -128,7 +114,7 @@ class SubmitImputationOperator(BaseOperator):
         password: str | None = None,
         job_name: str | None = None,
         app: str | None = None,
-        tis_conn_id: str = TisHook.default_conn_name,
+        tis_conn_id: str = TIS_CONN_ID,
         capacity_poll_interval: float = 60,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         capacity_mode: str = "poke",
@@ -151,6 +137,8 @@ class SubmitImputationOperator(BaseOperator):
         self.capacity_poll_interval = capacity_poll_interval
         self.deferrable = deferrable
         if capacity_mode not in CAPACITY_MODES:
+            from airflow_provider_tis.hooks.tis_errors import TisConfigError
+
             raise TisConfigError(f"capacity_mode is 'poke' or 'reschedule', not {capacity_mode!r}.")
         self.capacity_mode = capacity_mode
 
@@ -161,9 +149,20 @@ class SubmitImputationOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> TisHook:
+        from airflow_provider_tis.hooks.tis import TisHook
+
         return TisHook(self.tis_conn_id)
 
     def execute(self, context: Context, failures: int = 0) -> str:
+        from airflow_provider_tis.core.progress import ProgressLog
+        from airflow_provider_tis.hooks.tis_errors import TisApiError, TisConnectionError
+        from airflow_provider_tis.hooks.tis_inputs import (
+            check_input_files,
+            check_password,
+            check_server_safe,
+            resolve_files,
+        )
+
         self._failures = failures  # uploads that failed in this task try (a deferral carries it over)
         if self.password:
             mask_secret(self.password)
@@ -201,12 +200,17 @@ class SubmitImputationOperator(BaseOperator):
 
     def _task_job_name(self, context: Context) -> str:
         """The job's name on the server, unique to this task instance (see ``job_name``)."""
+        from airflow_provider_tis.core.inputs import task_job_name
+
         return task_job_name(context, (self.job_name or "").strip() or None)
 
     def execute_complete(
         self, context: Context, event: dict[str, Any] | None = None, failures: int = 0
     ) -> str:
         """Resume after :class:`TisCapacityTrigger`: check again (the slot may be taken meanwhile), upload."""
+        from airflow_provider_tis.core.events import validated_event
+        from airflow_provider_tis.hooks.tis_errors import TisError
+
         job_name = self._task_job_name(context)
         event = validated_event(
             event, job_id=job_name, who=type(self).__name__, error=TisError, token=self.hook.settings.token
@@ -217,10 +221,14 @@ class SubmitImputationOperator(BaseOperator):
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage: the uploaded VCFs are the inputs; the TIS job id is an external query run facet."""
+        from airflow_provider_tis.core.lineage import operator_lineage
+
         paths, job_id = self._lineage
         return operator_lineage(inputs=paths, job_id=job_id, server=self.hook.settings.base_url)
 
     def _pause_after_failed_upload(self, exc: TisError, failures: int) -> None:
+        from airflow_provider_tis.hooks.tis_errors import TisApiError
+
         retry_after = exc.retry_after if isinstance(exc, TisApiError) else None
         policy = self.hook.retry_policy
         delay = max(self.capacity_poll_interval, policy.delay(failures, retry_after))
@@ -234,6 +242,8 @@ class SubmitImputationOperator(BaseOperator):
         policy.sleep(delay)
 
     def _check_values(self) -> None:
+        from airflow_provider_tis.hooks.tis_errors import TisConfigError
+
         for name, value, allowed in (
             ("build", self.build, BUILDS),
             ("mode", self.mode, MODES),
@@ -245,6 +255,8 @@ class SubmitImputationOperator(BaseOperator):
 
     def _form_fields(self, app: AppInfo) -> dict[str, Any]:
         """Validate panel, population and phasing against the server's app; keep fields it declares."""
+        from airflow_provider_tis.hooks.tis_errors import TisConfigError
+
         panel = app.find_refpanel(self.refpanel)
         if panel is None:
             raise TisConfigError(
@@ -288,6 +300,8 @@ class SubmitImputationOperator(BaseOperator):
 
         Called when the server was just seen out of maintenance.
         """
+        from airflow_provider_tis.hooks.tis_capacity import capacity_of
+
         while True:
             capacity = capacity_of(self.hook.list_jobs(), job_name, self.hook.settings.max_active_jobs)
             if capacity.reusable is not None:
@@ -318,6 +332,8 @@ class SubmitImputationOperator(BaseOperator):
         """Wait one poll interval: here (poke), or with no worker held (deferred, rescheduled: raises)."""
         self.log.info("%s.", why)
         if self.deferrable:
+            from airflow_provider_tis.triggers.tis import TisCapacityTrigger
+
             job_name = self._task_job_name(context)
             self.defer(
                 trigger=TisCapacityTrigger(
@@ -343,6 +359,8 @@ def _seconds(delta: timedelta | None, default: float) -> float:
 
 def _worth_retrying(exc: TisApiError) -> bool:
     """Refused for a passing reason: rate limit, server error, maintenance, or the job limit reached."""
+    from airflow_provider_tis.hooks.tis_errors import TisJobLimitError, is_temporary
+
     return is_temporary(exc, bounded=True) or isinstance(exc, TisJobLimitError)
 
 

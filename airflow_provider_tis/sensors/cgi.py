@@ -1,4 +1,8 @@
-"""CgiJobSensor: wait until a CGI job is Done (succeed with its summary) or Error (fail with its logs)."""
+"""CgiJobSensor: wait until a CGI job is Done (succeed with its summary) or Error (fail with its logs).
+
+A DAG file that imports this module is parsed every 30 s: the hook, its models and errors and the trigger
+are imported where a running task needs them, not at the top.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,8 @@ import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_tis.core.errors import ProviderError, is_temporary
-from airflow_provider_tis.core.events import validated_event
 from airflow_provider_tis.core.log_lines import LoggedLines
-from airflow_provider_tis.core.state import Outcome, outcome_of
-from airflow_provider_tis.hooks.cgi import CgiHook
-from airflow_provider_tis.hooks.cgi_models import CgiError, CgiJobFailedError, CgiNotFoundError
-from airflow_provider_tis.triggers.cgi import CgiJobTrigger, error_message
+from airflow_provider_tis.hooks.defaults import CGI_CONN_ID
 from airflow_provider_tis.version_compat import (
     AirflowSensorTimeout,
     BaseSensorOperator,
@@ -21,6 +20,7 @@ from airflow_provider_tis.version_compat import (
 )
 
 if TYPE_CHECKING:
+    from airflow_provider_tis.hooks.cgi import CgiHook
     from airflow_provider_tis.version_compat import Context
 
 
@@ -48,7 +48,7 @@ class CgiJobSensor(BaseSensorOperator):
         self,
         *,
         job_id: str,
-        cgi_conn_id: str = CgiHook.default_conn_name,
+        cgi_conn_id: str = CGI_CONN_ID,
         mode: str = "reschedule",
         poke_interval: float = 60,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
@@ -64,6 +64,8 @@ class CgiJobSensor(BaseSensorOperator):
 
     @cached_property
     def hook(self) -> CgiHook:
+        from airflow_provider_tis.hooks.cgi import CgiHook
+
         return CgiHook(self.cgi_conn_id)
 
     def execute(self, context: Context) -> Any:
@@ -72,6 +74,8 @@ class CgiJobSensor(BaseSensorOperator):
         done = self.poke(context)
         if isinstance(done, PokeReturnValue):
             return done.xcom_value
+        from airflow_provider_tis.triggers.cgi import CgiJobTrigger
+
         self.defer(
             trigger=CgiJobTrigger(
                 job_id=self.job_id,
@@ -85,6 +89,11 @@ class CgiJobSensor(BaseSensorOperator):
         )
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
+        from airflow_provider_tis.core.errors import ProviderError, is_temporary
+        from airflow_provider_tis.core.state import Outcome, outcome_of
+        from airflow_provider_tis.hooks.cgi_models import CgiJobFailedError, CgiNotFoundError
+        from airflow_provider_tis.triggers.cgi import error_message
+
         try:
             job = self.hook.get_job(self.job_id)
             logs = self.hook.get_logs(self.job_id)
@@ -112,6 +121,9 @@ class CgiJobSensor(BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger; an event this sensor does not understand fails the task."""
+        from airflow_provider_tis.core.events import validated_event
+        from airflow_provider_tis.hooks.cgi_models import CgiError, CgiJobFailedError
+
         token = self._load_token()
         event = validated_event(event, job_id=self.job_id, who="CgiJobSensor", error=CgiError, token=token)
         status, message = event["status"], event["message"]

@@ -1,4 +1,8 @@
-"""JobStateSensor: wait until a TIS job ends; succeed with its summary or fail with the server's reasons."""
+"""JobStateSensor: wait until a TIS job ends; succeed with its summary or fail with the server's reasons.
+
+A DAG file that imports this module is parsed every 30 s: the hook, its models and errors and the trigger
+are imported where a running task needs them, not at the top.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +10,8 @@ import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_tis.core.events import validated_event
 from airflow_provider_tis.core.log_lines import LoggedLines
-from airflow_provider_tis.hooks.models import JobState
-from airflow_provider_tis.hooks.outcome import (
-    FAILED_SETTLE_SECONDS,
-    Outcome,
-    TisJobFailedError,
-    deleted_message,
-    failure_message,
-    job_outcome,
-    job_summary,
-)
-from airflow_provider_tis.hooks.tis import TisHook
-from airflow_provider_tis.hooks.tis_errors import (
-    TisConfigError,
-    TisError,
-    TisNotFoundError,
-    is_temporary,
-)
-from airflow_provider_tis.triggers.tis import JobStateTrigger
+from airflow_provider_tis.hooks.defaults import FAILED_SETTLE_SECONDS, TIS_CONN_ID
 from airflow_provider_tis.version_compat import (
     AirflowSensorTimeout,
     BaseSensorOperator,
@@ -35,6 +21,7 @@ from airflow_provider_tis.version_compat import (
 
 if TYPE_CHECKING:
     from airflow_provider_tis.hooks.models import Job
+    from airflow_provider_tis.hooks.tis import TisHook
     from airflow_provider_tis.version_compat import Context
 
 _RESTARTED_KEY = "tis_restarted_job"  # task_state_store key (Airflow >= 3.3): the job restarted in this try
@@ -66,7 +53,7 @@ class JobStateSensor(BaseSensorOperator):
         self,
         *,
         job_id: str,
-        tis_conn_id: str = TisHook.default_conn_name,
+        tis_conn_id: str = TIS_CONN_ID,
         mode: str = "reschedule",
         poke_interval: float = 60,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
@@ -87,11 +74,15 @@ class JobStateSensor(BaseSensorOperator):
 
     @cached_property
     def hook(self) -> TisHook:
+        from airflow_provider_tis.hooks.tis import TisHook
+
         return TisHook(self.tis_conn_id)
 
     def execute(self, context: Context) -> Any:
         remembers = self.mode == "poke" or self.deferrable or "task_state_store" in context
         if self.restart_dead and not remembers:
+            from airflow_provider_tis.hooks.tis_errors import TisConfigError
+
             raise TisConfigError(
                 "restart_dead=True in reschedule mode needs Airflow 3.3 or later (to remember the "
                 "restart between pokes). Use mode='poke' or deferrable=True instead."
@@ -104,6 +95,8 @@ class JobStateSensor(BaseSensorOperator):
         self._defer()
 
     def _defer(self) -> None:
+        from airflow_provider_tis.triggers.tis import JobStateTrigger
+
         self.defer(
             trigger=JobStateTrigger(
                 job_id=self.job_id,
@@ -119,6 +112,15 @@ class JobStateSensor(BaseSensorOperator):
         )
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
+        from airflow_provider_tis.hooks.models import JobState
+        from airflow_provider_tis.hooks.outcome import (
+            Outcome,
+            TisJobFailedError,
+            failure_message,
+            job_outcome,
+            job_summary,
+        )
+
         job = self._read_job()
         if job is None:
             return False
@@ -168,6 +170,9 @@ class JobStateSensor(BaseSensorOperator):
     def _read_job(self) -> Job | None:
         """The job, or None after a temporary trouble (the job goes on meanwhile; the sensor's timeout
         bounds the wait)."""
+        from airflow_provider_tis.hooks.outcome import TisJobFailedError, deleted_message
+        from airflow_provider_tis.hooks.tis_errors import TisError, TisNotFoundError, is_temporary
+
         try:
             return self.hook.get_job(self.job_id)
         except TisNotFoundError:
@@ -191,6 +196,11 @@ class JobStateSensor(BaseSensorOperator):
         self, context: Context, event: dict[str, Any] | None = None, restarted: bool = False
     ) -> Any:
         """Resume after the trigger; an event this sensor does not understand fails the task."""
+        from airflow_provider_tis.core.events import validated_event
+        from airflow_provider_tis.hooks.models import JobState
+        from airflow_provider_tis.hooks.outcome import TisJobFailedError
+        from airflow_provider_tis.hooks.tis_errors import TisError
+
         self._restarted = restarted
         token = self._load_token()
         event = validated_event(event, job_id=self.job_id, who="JobStateSensor", error=TisError, token=token)

@@ -14,7 +14,6 @@ import pytest
 from airflow_provider_tis.hooks import TisConfigError, TisHook
 from airflow_provider_tis.hooks.models import AppInfo
 from airflow_provider_tis.operators import SubmitImputationOperator, TisJobLink
-from airflow_provider_tis.operators import submit as submit_module
 from airflow_provider_tis.operators.inputs import default_job_name, task_job_name
 from airflow_provider_tis.operators.transfer import ProgressLog
 from airflow_provider_tis.testing import write_vcf
@@ -131,8 +130,11 @@ def test_a_file_that_shrinks_during_the_upload_fails_at_once(tis_simulator, vcf,
     size = vcf.stat().st_size
     shrink_after_upload_starts(monkeypatch, vcf)
     # With a one-hour submit timeout, a server waiting for the missing bytes would hold the task for an hour;
-    # 5 s is plenty to tell "fails at once" from "waits for the bytes that never come".
-    monkeypatch.setattr(submit_module, "TisHook", functools.partial(TisHook, submit_timeout=5))
+    # 5 s is plenty to tell "fails at once" from "waits for the bytes that never come". (The operator imports
+    # TisHook when it first uses its hook, so it is patched where it is defined.)
+    monkeypatch.setattr(
+        "airflow_provider_tis.hooks.tis.TisHook", functools.partial(TisHook, submit_timeout=5)
+    )
     started = time.monotonic()
     with pytest.raises(TisConfigError, match="changed during the upload") as raised:
         make(str(vcf)).execute(make_context())
@@ -157,7 +159,7 @@ def shrink_after_upload_starts(monkeypatch, path):
 
         return report
 
-    monkeypatch.setattr(submit_module, "ProgressLog", progress)
+    monkeypatch.setattr("airflow_provider_tis.core.progress.ProgressLog", progress)  # imported by execute
 
 
 def test_default_job_name_is_stable_sanitised_and_unique_per_map_index():

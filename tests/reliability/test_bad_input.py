@@ -114,16 +114,17 @@ def unreadable(world: World) -> Any:
 
 def shrinks_during_upload(world: World) -> Any:
     """The file loses half its bytes once its upload has started (its size was read before)."""
-    from airflow_provider_tis.operators import submit as submit_module
-
     size = world.vcf.stat().st_size
 
     def progress(log: Any, label: str) -> Callable[[int, int], None]:
         return lambda sent, total: os.truncate(world.vcf, size // 2)  # only the first call changes it
 
-    world.monkeypatch.setattr(submit_module, "ProgressLog", progress)
+    # where they are defined: the operator imports them when it runs
+    world.monkeypatch.setattr("airflow_provider_tis.core.progress.ProgressLog", progress)
     # A server waiting for the missing bytes would hold the task until the submit timeout: make that short.
-    world.monkeypatch.setattr(submit_module, "TisHook", functools.partial(TisHook, submit_timeout=5))
+    world.monkeypatch.setattr(
+        "airflow_provider_tis.hooks.tis.TisHook", functools.partial(TisHook, submit_timeout=5)
+    )
     return submit(world)
 
 
