@@ -215,6 +215,13 @@ class Job:
             files=tuple(_parse_files(_list(data.get("outputParams")))),
         )
 
+    @property
+    def fingerprint(self) -> tuple[str, int, int]:
+        """What a poll would notice: state, queue position, how many step messages (coalesced polls read it
+        from the job list; the list carries the steps of queued and running jobs, not of finished ones,
+        which differ in state anyway)."""
+        return self.state.name, self.position_in_queue, sum(len(step.messages) for step in self.steps)
+
     def error_messages(self) -> list[str]:
         """Texts of all ERROR messages of all steps, in order: why a job failed."""
         return [m.message for s in self.steps for m in s.messages if m.type == MessageType.ERROR]

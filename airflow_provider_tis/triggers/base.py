@@ -6,11 +6,14 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from airflow_provider_tis.core.coalesce import poll_group
 from airflow_provider_tis.core.errors import ApiError, ProviderError, is_temporary, scrub
 from airflow_provider_tis.version_compat import BaseTrigger, TriggerEvent
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Hashable
+
+    from airflow_provider_tis.core.coalesce import Lister
 
 _MAX_MESSAGE_CHARS = 500
 
@@ -34,6 +37,12 @@ class JobPollingTrigger(BaseTrigger):
     no longer exists (HTTP 404) is ``failed``; anything else is ``error``, never a silent death. Every string
     of the event is scrubbed of the token: it is stored in the database and logged by a worker that may not
     know the token yet.
+
+    Between looks a trigger whose service lists many jobs in one answer (:meth:`lister`) waits with the
+    other triggers of its connection in the loop (:mod:`~airflow_provider_tis.core.coalesce`): one listing
+    per interval for all of them, and a look of its own only when the listing shows its job changed
+    (:attr:`seen`, set by :meth:`look`). A listing that fails for a temporary reason is waited out with
+    the group; any other failure sends the trigger back to looking on its own.
 
     Subclasses name the service and implement :meth:`hook`, :meth:`look` and :meth:`cancel`.
 
@@ -59,6 +68,7 @@ class JobPollingTrigger(BaseTrigger):
         self.poll_interval = float(poll_interval)
         self.end_time = float(end_time)
         self.cancel_on_kill = bool(cancel_on_kill)
+        self.seen: Hashable = None  # the job's fingerprint at the last look (see lister)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         path = self.classpath or f"{type(self).__module__}.{type(self).__qualname__}"
@@ -87,6 +97,11 @@ class JobPollingTrigger(BaseTrigger):
     async def cancel(self, client: Any) -> str:
         """Cancel the job; returns what it became, in words."""
         raise NotImplementedError
+
+    def lister(self) -> Lister | None:
+        """Reads the fingerprints of many jobs in one request, the same function for every trigger of the
+        class; None: the trigger polls on its own."""
+        return None
 
     def gone_message(self) -> str:
         return f"{self.service} job {self.job_id} does not exist any more (deleted, or never existed for this user)."
@@ -140,7 +155,7 @@ class JobPollingTrigger(BaseTrigger):
                 return self.event(
                     "timeout", message=f"Gave up waiting for {self.service} job {self.job_id} ({why})."
                 )
-            await asyncio.sleep(min(self.poll_interval, remaining))
+            await self._pause(client, remaining)
 
     async def _poll(self, client: Any) -> tuple[tuple[TriggerEvent | None, str] | None, str | None]:
         """Look within the time left (at least one poll interval, so a trigger that starts late still looks
@@ -159,6 +174,34 @@ class JobPollingTrigger(BaseTrigger):
             "Could not read %s job %s (%s); will look again.", self.service, self.job_id, trouble
         )
         return None, why
+
+    async def _pause(self, client: Any, remaining: float) -> None:
+        """Until the next look: a poll interval, or (with a lister) until the job changes in the listing."""
+        lister = self.lister()
+        if lister is None:
+            await asyncio.sleep(min(self.poll_interval, remaining))
+            return
+        group = poll_group(client, lister)
+        deadline = time.time() + remaining
+        while True:
+            try:
+                await asyncio.wait_for(group.changed(self.job_id, self.seen, self.poll_interval), remaining)
+                return
+            except asyncio.TimeoutError:
+                return
+            except ProviderError as exc:
+                if not is_temporary(exc):  # the job's own read says what it means for this job
+                    self.log.warning(
+                        "Could not list %s jobs (%s); looking at job %s alone.",
+                        self.service,
+                        exc,
+                        self.job_id,
+                    )
+                    return
+                self.log.warning("Could not list %s jobs (%s); will look again.", self.service, exc)
+            remaining = deadline - time.time()
+            if remaining <= 0:
+                return
 
     async def on_kill(self) -> None:
         """Called by Airflow >= 3.3 when a user kills the deferred task: cancel the job if asked to."""

@@ -7,22 +7,22 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_tis.core.events import EVENT_STATUSES
 from airflow_provider_tis.core.state import Outcome
+from airflow_provider_tis.hooks.defaults import FAILED_SETTLE_SECONDS
 from airflow_provider_tis.hooks.models import JobState
 from airflow_provider_tis.hooks.outcome import (
-    FAILED_SETTLE_SECONDS,
     failure_message,
     job_outcome,
     job_summary,
 )
-from airflow_provider_tis.hooks.tis import TisHook
+from airflow_provider_tis.hooks.tis import AsyncTisClient, TisHook
 from airflow_provider_tis.hooks.tis_capacity import capacity_of
 from airflow_provider_tis.triggers.base import JobPollingTrigger
 
 __all__ = ["EVENT_STATUSES", "JobStateTrigger", "TisCapacityTrigger"]  # EVENT_STATUSES lived here
 
 if TYPE_CHECKING:
+    from airflow_provider_tis.core.coalesce import Lister
     from airflow_provider_tis.hooks.models import Job
-    from airflow_provider_tis.hooks.tis import AsyncTisClient
     from airflow_provider_tis.version_compat import TriggerEvent
 
 
@@ -70,12 +70,16 @@ class JobStateTrigger(JobPollingTrigger):
     def hook(self) -> TisHook:
         return TisHook(self.conn_id)
 
+    def lister(self) -> Lister:
+        return AsyncTisClient.job_fingerprints
+
     async def look(self, client: AsyncTisClient) -> tuple[TriggerEvent | None, str]:
         job = await client.get_job(self.job_id)
         self._log_progress(job)
         if job_outcome(job) is Outcome.FAILED and job.state is JobState.FAILED:
             await asyncio.sleep(self.failed_settle_seconds)  # it may be a cancel settling
             job = await client.get_job(self.job_id)
+        self.seen = job.fingerprint
         outcome = job_outcome(job)
         if outcome is Outcome.SUCCESS:
             return self.event("success", job=job_summary(job)), job.state.name
