@@ -68,6 +68,16 @@ class AsyncTisClient(AsyncHttpClient):
         jobs, _ = read_job_page(await self.get_json("/api/v2/jobs", "list jobs"), 1, set())
         return {job.id: job.fingerprint for job in jobs}
 
+    async def capacity_fingerprints(self) -> dict[str, tuple[bool, tuple[str, ...]]]:
+        """The server's :func:`~airflow_provider_tis.hooks.tis_capacity.capacity_fingerprint` under
+        ``CAPACITY_KEY``: what the submits of one connection waiting for a free job slot wait on together."""
+        from airflow_provider_tis.hooks.tis_capacity import CAPACITY_KEY, capacity_fingerprint
+
+        if (await self.get_server()).maintenance:
+            return {CAPACITY_KEY: capacity_fingerprint(True)}
+        jobs, _ = read_job_page(await self.get_json("/api/v2/jobs", "list jobs"), 1, set())
+        return {CAPACITY_KEY: capacity_fingerprint(False, jobs)}
+
     async def list_jobs(self) -> list[Job]:
         """Every job of the token's user, newest first (all pages)."""
         seen: set[str] = set()

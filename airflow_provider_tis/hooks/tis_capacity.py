@@ -38,6 +38,16 @@ class Capacity:
         return f"{self.active} of your jobs are queued or running (limit {self.limit})"
 
 
+#: The key under which the job list's capacity fingerprint is read by the submits waiting together.
+CAPACITY_KEY = "capacity"
+
+
+def capacity_fingerprint(maintenance: bool, jobs: Iterable[Job] = ()) -> tuple[bool, tuple[str, ...]]:
+    """What a waiting submit would notice: maintenance, or which of the user's jobs are active (a job that
+    ends frees a slot; a new one takes it). The job list is blocked in maintenance, so it is not read then."""
+    return maintenance, tuple(sorted(job.id for job in jobs if job.state.is_active))
+
+
 def capacity_of(jobs: Iterable[Job], job_name: str, limit: int) -> Capacity:
     """Read the job list (newest first): the newest reusable job named ``job_name``, and the active count."""
     reusable: Job | None = None

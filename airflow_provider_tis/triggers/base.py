@@ -103,6 +103,10 @@ class JobPollingTrigger(BaseTrigger):
         class; None: the trigger polls on its own."""
         return None
 
+    def watch_key(self) -> str:
+        """What this trigger waits on in the lister's answer: its job's id, unless a subclass says otherwise."""
+        return self.job_id
+
     def gone_message(self) -> str:
         return f"{self.service} job {self.job_id} does not exist any more (deleted, or never existed for this user)."
 
@@ -147,9 +151,10 @@ class JobPollingTrigger(BaseTrigger):
             trouble = None if looked is not None else why or trouble
             remaining = self.end_time - time.time()
             if remaining <= 0:
+                # a last look cut short by the deadline leaves the state seen before it standing
                 why = (
                     f"still {state}"
-                    if looked is not None
+                    if trouble is None and state is not None
                     else f"the server could not be read: {trouble or 'no answer in time'}"
                 )
                 return self.event(
@@ -185,7 +190,9 @@ class JobPollingTrigger(BaseTrigger):
         deadline = time.time() + remaining
         while True:
             try:
-                await asyncio.wait_for(group.changed(self.job_id, self.seen, self.poll_interval), remaining)
+                await asyncio.wait_for(
+                    group.changed(self.watch_key(), self.seen, self.poll_interval), remaining
+                )
                 return
             except asyncio.TimeoutError:
                 return

@@ -15,7 +15,7 @@ from airflow_provider_tis.hooks.outcome import (
     job_summary,
 )
 from airflow_provider_tis.hooks.tis import AsyncTisClient, TisHook
-from airflow_provider_tis.hooks.tis_capacity import capacity_of
+from airflow_provider_tis.hooks.tis_capacity import CAPACITY_KEY, capacity_fingerprint, capacity_of
 from airflow_provider_tis.triggers.base import JobPollingTrigger
 
 __all__ = ["EVENT_STATUSES", "JobStateTrigger", "TisCapacityTrigger"]  # EVENT_STATUSES lived here
@@ -139,12 +139,21 @@ class TisCapacityTrigger(JobPollingTrigger):
     def hook(self) -> TisHook:
         return TisHook(self.conn_id)
 
+    def lister(self) -> Lister:
+        return AsyncTisClient.capacity_fingerprints
+
+    def watch_key(self) -> str:
+        return CAPACITY_KEY
+
     async def look(self, client: AsyncTisClient) -> tuple[TriggerEvent | None, str]:
         server = await client.get_server()
         if server.maintenance:
+            self.seen = capacity_fingerprint(True)
             said = f"the server is in maintenance ({server.maintenance_message or 'no message'})"
         else:
-            capacity = capacity_of(await client.list_jobs(), self.job_id, self.max_active_jobs)
+            jobs = await client.list_jobs()
+            self.seen = capacity_fingerprint(False, jobs)
+            capacity = capacity_of(jobs, self.job_id, self.max_active_jobs)
             if capacity.ready:
                 reuse = capacity.reusable.id if capacity.reusable else None
                 return self.event("success", reuse=reuse), "ready"

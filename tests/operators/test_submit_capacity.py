@@ -146,3 +146,30 @@ def test_capacity_mode_must_be_poke_or_reschedule(vcf):
         make(vcf, capacity_mode="defer")
     assert make(vcf).reschedule is False
     assert make(vcf, capacity_mode="reschedule", deferrable=True).reschedule is False
+
+
+def test_submits_waiting_for_a_slot_poll_together_and_all_see_it_free(tis_simulator, vcf):
+    """Twenty deferred submits of one connection: one server read and one job list per interval for all of
+    them while nothing changes; each reads for itself once a job ends."""
+    tis_simulator.config.run_seconds = 3.0
+    fill_the_slots(vcf)
+    names = [f"dag__run-{i}__submit" for i in range(20)]
+
+    async def wait_all() -> tuple[list[dict], int]:
+        triggers = [TisCapacityTrigger(name, "tis_default", 3, 0.2, time.time() + 60) for name in names]
+        runs = [asyncio.ensure_future(t.run().__anext__()) for t in triggers]
+        await asyncio.sleep(1.5)  # the slots stay taken: the group polls
+        quiet = len(tis_simulator.requests)
+        await asyncio.sleep(1.0)
+        assert not any(run.done() for run in runs)
+        polls = [record.route for record in list(tis_simulator.requests)[quiet:]]
+        events = [(await asyncio.wait_for(run, 30)).payload for run in runs]
+        return events, polls
+
+    events, polls = asyncio.run(wait_all())
+
+    assert {e["status"] for e in events} == {"success"} and sorted(e["job_id"] for e in events) == sorted(
+        names
+    )
+    # in one second at 0.2 s: about five rounds of (server, list) for the twenty, not a hundred of each
+    assert 1 <= polls.count("jobs") <= 7 and polls.count("server") <= 7
