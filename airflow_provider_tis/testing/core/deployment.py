@@ -10,7 +10,8 @@ the task: what a production deployment does. Use it as a context manager::
         assert af.wait_for_run("tis_imputation", run_id) == "success"
 
 Every child process runs in its own process group and is ended (SIGTERM, then SIGKILL) on exit; the
-temporary home is removed unless ``keep=True``.
+temporary home is removed unless ``keep=True``. ``CeleryAirflowDeployment`` (``celery_deployment.py``)
+runs the same with the CeleryExecutor, PostgreSQL, a broker and N Celery workers.
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ class AirflowDeployment:
         self.port = port or free_port()
         self.keep = keep
         self.url = f"http://127.0.0.1:{self.port}"
+        self.components: list[str] = list(COMPONENTS)  # started in this order
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self._logs: dict[str, IO[bytes]] = {}
         self._token: str | None = None
@@ -173,7 +175,7 @@ class AirflowDeployment:
                 self.airflow("variables", "set", name, value)
             for name, slots in self.pools.items():
                 self.airflow("pools", "set", name, str(slots), f"{name} (AirflowDeployment)")
-            for component in COMPONENTS:
+            for component in self.components:
                 self.start_component(component)
             self.wait_until_ready(timeout)
         except BaseException:
@@ -186,13 +188,18 @@ class AirflowDeployment:
         ``<home>/logs/<component>.log`` (appended)."""
         log = (self.home / "logs" / f"{component}.log").open("ab")
         self._logs[component] = log
+        command, env = self.command_of(component)
         self.processes[component] = subprocess.Popen(
-            [sys.executable, "-m", "airflow", component],
-            env=self._env,
+            command,
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stopping it ends its children too
         )
+
+    def command_of(self, component: str) -> tuple[list[str], dict[str, str]]:
+        """The command line and environment of a component (subclasses add their own components)."""
+        return [sys.executable, "-m", "airflow", component], self._env
 
     def stop_component(self, component: str, timeout: float = 30) -> None:
         """End one component and every process it started (SIGTERM, then SIGKILL)."""
@@ -329,7 +336,7 @@ class AirflowDeployment:
     def wait_for_dag(self, dag_id: str, timeout: float = 120) -> None:
         """Wait until the DAG processor has stored ``dag_id``."""
         deadline = time.monotonic() + timeout
-        while not self.query("SELECT 1 FROM dag WHERE dag_id = ? AND is_stale = 0", dag_id):
+        while not self.query("SELECT 1 FROM dag WHERE dag_id = ? AND NOT is_stale", dag_id):
             self.check_alive()
             if time.monotonic() > deadline:
                 raise DeploymentError(
@@ -383,7 +390,7 @@ class AirflowDeployment:
 
 
 def _epoch(value: Any) -> float:
-    """Seconds since the epoch of a timestamp as SQLite returns it (UTC text)."""
+    """Seconds since the epoch of a timestamp as SQLite (UTC text) or PostgreSQL (a datetime) returns it."""
     from datetime import datetime, timezone
 
     stamp = datetime.fromisoformat(str(value).replace(" ", "T"))
