@@ -58,6 +58,26 @@ CGI_FIELD_BEHAVIOUR: dict[str, Any] = {
     },
 }
 
+SEVENBRIDGES_CONNECTION_FIELDS: dict[str, dict[str, Any]] = {
+    "project": {
+        "label": "Default project",
+        "description": "The project tasks and files use when none is given: owner/project, as in its URL.",
+        "schema": {"type": ["string", "null"], "pattern": r"^[^/\s]+/[^/\s]+$"},
+    },
+    "verify": CONNECTION_FIELDS["verify"],
+    "timeout": CONNECTION_FIELDS["timeout"],
+}
+
+SEVENBRIDGES_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["schema", "login", "port"],
+    "relabeling": {"host": "API base URL", "password": "Auth token"},
+    "placeholders": {
+        "host": "https://api.sb.biodatacatalyst.nhlbi.nih.gov/v2",
+        "password": "token from Developer > Auth token on the platform",
+        "project": "owner/project",
+    },
+}
+
 
 def get_provider_info() -> dict[str, Any]:
     return {
@@ -80,6 +100,13 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-name": "Cancer Genome Interpreter",
                 "ui-field-behaviour": CGI_FIELD_BEHAVIOUR,
                 "conn-fields": CGI_CONNECTION_FIELDS,
+            },
+            {
+                "connection-type": "sevenbridges",
+                "hook-class-name": "airflow_provider_tis.hooks.sevenbridges.SevenBridgesHook",
+                "hook-name": "Seven Bridges / BioData Catalyst",
+                "ui-field-behaviour": SEVENBRIDGES_FIELD_BEHAVIOUR,
+                "conn-fields": SEVENBRIDGES_CONNECTION_FIELDS,
             },
         ],
         "extra-links": [

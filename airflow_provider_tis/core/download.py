@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 from airflow_provider_tis.core.errors import ApiError, NetworkError, ProviderError, is_temporary
 from airflow_provider_tis.core.files import PartialFile
 from airflow_provider_tis.core.progress import ProgressLog
+from airflow_provider_tis.core.retry import RETRYABLE_STATUS, retry_after_seconds
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     import requests
 
+    from airflow_provider_tis.core.http import HttpClient
     from airflow_provider_tis.core.retry import RetryPolicy
 
 CHUNK_BYTES = 1 << 20
@@ -260,3 +262,89 @@ def _check_budget(file: Source, hits: int) -> None:
             f"{'its last download' if left == 1 else 'another download'} ({left} left). Run the task again "
             "later; files already downloaded are kept."
         )
+
+
+class LinkDownload(Download):
+    """A download from a presigned link, which a broken transfer resumes on for free (a secret: never log it)."""
+
+    def __init__(self, response: requests.Response, network: type[NetworkError], link: str) -> None:
+        super().__init__(response, network)
+        self._link = link
+
+    @property
+    def storage_link(self) -> str | None:
+        return self._link
+
+
+@dataclass(frozen=True)
+class LinkErrors:
+    """A service's exceptions for downloads from presigned links.
+
+    :param service: the service's name in messages.
+    :param api: raised for an error answer of the storage (the service's ApiError).
+    :param expired: raised when a link that worked before is refused (the service's LinkExpiredError).
+    :param network: raised when a transfer breaks.
+    :param transfer: the service's TransferError.
+    """
+
+    service: str
+    api: type[ApiError]
+    expired: type[LinkExpiredError]
+    network: type[NetworkError]
+    transfer: type[TransferError]
+
+
+class LinkSource:
+    """A file behind presigned links that its service hands out on request, for :func:`fetch`.
+
+    Each open asks ``new_link()`` for a fresh link (an API call; no download is counted); a broken transfer
+    resumes on the same link with a Range request; a 403 there means the link expired, and a new one is
+    asked for. A 403 on a fresh link is an error. No credentials are sent to the storage.
+
+    :param name: the file, in messages.
+    :param size: its size, if listed: the bytes received must match it.
+    :param new_link: asks the service for a fresh link.
+    :param http: the service's client (its session streams the link).
+    :param errors: the service's exceptions.
+    """
+
+    downloads_left = None
+
+    def __init__(
+        self,
+        name: str,
+        size: int | None,
+        new_link: Callable[[], str],
+        http: HttpClient,
+        errors: LinkErrors,
+    ) -> None:
+        self.name, self._new_link, self._http, self._errors = name, new_link, http, errors
+        self.listed = None if size is None else (size, size + 1)
+        self.size_text = "an unknown size" if size is None else f"{size} bytes"
+        self.transfer_error = errors.transfer
+        self.retry_policy = http.endpoint.retry_policy
+
+    def open(self, start: int) -> Download:
+        return self._stream(self._new_link(), start, fresh=True)
+
+    def resume(self, link: str, start: int) -> Download:
+        return self._stream(link, start, fresh=False)
+
+    def _stream(self, url: str, start: int, *, fresh: bool) -> Download:
+        errors, action = self._errors, f"download {self.name}"
+        response = self._http.stream(url, start=start, action=action)
+        status = response.status_code
+        if status in (200, 206):
+            return LinkDownload(response, errors.network, url)
+        said = f"{errors.service} could not {action}: the storage answered HTTP {status}"
+        if status == 403 and not fresh:
+            raise errors.expired(f"{said}; the download link has expired.", status=403)
+        if status in RETRYABLE_STATUS:
+            raise errors.api(
+                f"{said}; try again later.",
+                status=status,
+                retry_after=retry_after_seconds(response),
+                link=url,
+            )
+        gone = "; the file is no longer there" if status == 404 else ""
+        raise errors.api(f"{said}{gone}.", status=status)

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from airflow_provider_tis import __version__
 from airflow_provider_tis.core.answers import ACCEPT_ENCODING, aread_answer, parse_json, read_answer
 from airflow_provider_tis.core.errors import scrub
-from airflow_provider_tis.core.retry import RetryPolicy
+from airflow_provider_tis.core.retry import RetryPolicy, retry_after_seconds
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     import httpx
     import requests
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from requests import Session as Session
 
     from airflow_provider_tis.core.errors import ApiError, ErrorKinds, NetworkError
+    from airflow_provider_tis.core.ratelimit import RateBudget
 
 USER_AGENT = f"airflow-provider-tis/{__version__}"
 _Client = TypeVar("_Client", bound="AsyncHttpClient")
@@ -46,6 +47,14 @@ class Endpoint:
     :param timeout: read timeout of API calls, in seconds; an answer must also be complete within it.
     :param connect_timeout: seconds to wait for a TCP/TLS connection.
     :param retry_policy: backoff of idempotent calls.
+    :param rate_budget: the server's request budget for these credentials (:mod:`.ratelimit`): every
+        answer is recorded in it, and while it says none are left a request waits for its reset (at most
+        ``retry_policy.max_delay``). None: the service reports no budget.
+    :param maintenance: recognises an answer that means "down for maintenance" (a service's own body);
+        such answers are waited out with ``retry_policy.maintenance_delay`` between tries, for at most
+        ``retry_policy.max_maintenance`` in all. None: maintenance is an ordinary temporary failure.
+    :param resend_refused: the service refuses a rate-limited (429) or maintenance answer before doing
+        any work, so even a call sent only once (a creation) is sent again after one.
     """
 
     base_url: str
@@ -56,6 +65,9 @@ class Endpoint:
     timeout: float = 60.0
     connect_timeout: float = 10.0
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
+    rate_budget: RateBudget | None = field(default=None, repr=False, compare=False)
+    maintenance: Callable[[Any], bool] | None = field(default=None, repr=False, compare=False)
+    resend_refused: bool = False
 
     def headers(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         return {
@@ -75,18 +87,56 @@ class Attempts:
     def __init__(self, endpoint: Endpoint, action: str, log: Any, *, retry: bool = True) -> None:
         self.endpoint, self.action, self.log, self.retry = endpoint, action, log, retry
         self.attempt, self.slept, self.started = 0, 0.0, time.monotonic()
+        self.maintenance_tries, self.maintenance_waited = 0, 0.0  # not counted as attempts, nor elapsed
         self.error: BaseException | None = None
         self.response: Any = None
+        self._reserved = False
+
+    def pause(self) -> float:
+        """Take the next request's place in the server's budget (if it keeps one); the seconds to hold it
+        first, when the budget is used up until its reset. Give the place back with :meth:`answered`."""
+        budget = self.endpoint.rate_budget
+        if budget is None:
+            return 0.0
+        self._reserved = True
+        seconds = budget.reserve(self.endpoint.retry_policy.max_delay)
+        if seconds > 0:
+            self.log.warning(
+                "No requests left in the %s rate limit; waiting %.1f s for its reset before trying to %s.",
+                self.endpoint.errors.service,
+                seconds,
+                self.action,
+            )
+        return seconds
+
+    def answered(self, response: Any) -> None:
+        """Give back the request's place in the budget, recording what its answer (if any) reports; once
+        per request (later calls do nothing)."""
+        if self._reserved and self.endpoint.rate_budget is not None:
+            self._reserved = False
+            self.endpoint.rate_budget.release(response)
+
+    def _in_maintenance(self, response: Any) -> bool:
+        check = self.endpoint.maintenance
+        return response is not None and check is not None and check(response)
 
     def failed(self, error: BaseException | None, response: Any) -> float | None:
         """Record a failed attempt; the seconds to wait before the next one, or None to give up."""
         self.attempt += 1
         self.error, self.response = error, response
-        if not self.retry:
+        maintenance = self._in_maintenance(response)
+        refused = (
+            self.endpoint.resend_refused
+            and response is not None
+            and (maintenance or response.status_code == 429)
+        )
+        if not (self.retry or refused):
             return None
         policy = self.endpoint.retry_policy
-        elapsed = max(time.monotonic() - self.started, self.slept)
-        delay = policy.next_delay(self.attempt, elapsed, error, response)
+        if maintenance:
+            return self._wait_out_maintenance(policy, response)
+        elapsed = max(time.monotonic() - self.started - self.maintenance_waited, self.slept)
+        delay = policy.next_delay(self.attempt - self.maintenance_tries, elapsed, error, response)
         if delay is not None:
             reason = f"HTTP {response.status_code}" if response is not None else type(error).__name__
             self.log.warning(
@@ -98,6 +148,22 @@ class Attempts:
                 policy.max_attempts,
             )
             self.slept += delay
+        return delay
+
+    def _wait_out_maintenance(self, policy: RetryPolicy, response: Any) -> float | None:
+        delay = policy.maintenance_wait(self.maintenance_waited, retry_after_seconds(response))
+        if delay is not None:
+            self.maintenance_tries += 1
+            self.maintenance_waited += delay
+            self.log.warning(
+                "%s is down for maintenance (could not %s); trying again in %.0f s (waited %.0f of at most "
+                "%.0f s).",
+                self.endpoint.errors.service,
+                self.action,
+                delay,
+                self.maintenance_waited - delay,
+                policy.max_maintenance,
+            )
         return delay
 
     def give_up(self) -> ApiError | NetworkError:
@@ -171,6 +237,8 @@ class HttpClient:
             response: requests.Response | None = None
             error: requests.RequestException | None = None
             try:
+                if (pause := attempts.pause()) > 0:
+                    endpoint.retry_policy.sleep(pause)
                 answer = self.session.request(
                     method,
                     endpoint.base_url + path,
@@ -181,10 +249,13 @@ class HttpClient:
                     verify=endpoint.verify,  # per request: REQUESTS_CA_BUNDLE would override the session's
                     **kwargs,
                 )
+                attempts.answered(answer)
                 read_answer(answer, action, timeout[1], endpoint.errors)
                 response = answer
             except requests.RequestException as exc:
                 error = exc
+            finally:
+                attempts.answered(None)  # a request that broke off gives its place back too
             if response is not None and response.status_code < 400:
                 return attempts.accept(response)
             delay = attempts.failed(error, response)
@@ -290,19 +361,29 @@ class AsyncHttpClient:
     async def __aexit__(self, *exc: object) -> None:
         await self._client.aclose()
 
-    async def request(self, method: str, path: str, *, action: str) -> httpx.Response:
+    async def request(
+        self, method: str, path: str, *, action: str, retry: bool = True, **kwargs: Any
+    ) -> httpx.Response:
+        """Send one API call; ``kwargs`` (``json``, ``params``) go to ``httpx.AsyncClient.build_request``."""
         import httpx
 
-        attempts = Attempts(self.endpoint, action, self.log)
+        attempts = Attempts(self.endpoint, action, self.log, retry=retry)
         while True:
             response: httpx.Response | None = None
             error: BaseException | None = None
             try:
-                response = await asyncio.wait_for(self._attempt(method, path, action), self._attempt_seconds)
+                if (pause := attempts.pause()) > 0:
+                    await asyncio.sleep(pause)
+                response = await asyncio.wait_for(
+                    self._attempt(method, path, action, **kwargs), self._attempt_seconds
+                )
+                attempts.answered(response)
             except asyncio.TimeoutError:  # counts as a read timeout: retried, then a network error
                 error = httpx.ReadTimeout(f"no complete answer within {self._attempt_seconds:g} s")
             except httpx.HTTPError as exc:
                 error = exc
+            finally:
+                attempts.answered(None)
             if response is not None and response.status_code < 400:
                 return attempts.accept(response)
             delay = attempts.failed(error, response)
@@ -314,8 +395,8 @@ class AsyncHttpClient:
         response = await self.request("GET", path, action=action)
         return parse_json(response, action, self.endpoint.secret, self.endpoint.errors)
 
-    async def _attempt(self, method: str, path: str, action: str) -> httpx.Response:
-        request = self._client.build_request(method, path, headers=self.endpoint.headers())
+    async def _attempt(self, method: str, path: str, action: str, **kwargs: Any) -> httpx.Response:
+        request = self._client.build_request(method, path, headers=self.endpoint.headers(), **kwargs)
         response = await self._client.send(request, stream=True)
         await aread_answer(response, action, self.endpoint.errors)
         return response

@@ -60,6 +60,11 @@ class RetryPolicy:
     max_delay: float = 60.0
     max_elapsed: float = 300.0
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
+    #: For services whose endpoint recognises maintenance answers (``Endpoint.maintenance``): seconds
+    #: between tries while the server is down for maintenance, and the longest time to wait it out in
+    #: all (these waits count neither as attempts nor toward ``max_elapsed``).
+    maintenance_delay: float = 60.0
+    max_maintenance: float = 1800.0
 
     def next_delay(
         self, attempt: int, elapsed: float, error: BaseException | None, response: Response | None
@@ -72,6 +77,16 @@ class RetryPolicy:
             return None
         delay = self.delay(attempt, retry_after_seconds(response))
         return None if elapsed + delay > self.max_elapsed else delay
+
+    def maintenance_wait(self, waited: float, retry_after: float | None = None) -> float | None:
+        """Seconds to wait before trying again a server down for maintenance, or None to give up.
+
+        :param waited: seconds already waited for this maintenance by this call.
+        :param retry_after: the server's ``Retry-After``, if it sent one (capped at ``max_delay``).
+        """
+        delay = min(retry_after, self.max_delay) if retry_after else self.maintenance_delay
+        delay = min(delay, self.max_maintenance - waited)
+        return delay if delay >= 0.001 else None  # not a last try of a few float-rounding nanoseconds
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based), or the server's Retry-After."""
@@ -116,6 +131,12 @@ def _retry_after(value: str) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+def rate_limit_reset(value: str | None) -> float | None:
+    """Seconds until an ``X-RateLimit-Reset`` value (an epoch time in seconds or milliseconds, or a number
+    of seconds), 0 if it has passed, or None when there is none or it is not a number."""
+    return _rate_limit_reset(value) if value else None
 
 
 def _rate_limit_reset(value: str) -> float | None:
