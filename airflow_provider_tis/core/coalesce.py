@@ -7,6 +7,9 @@ one listing per interval gives each job's *fingerprint* (what a poll would notic
 position, progress), and only a wait whose job's fingerprint differs from what it last saw is woken to
 read its job in full. Each trigger still reads, decides and fires its own event: a job that fails wakes
 only its own trigger.
+
+The lister is called as ``lister(client, ids)`` with the ids the group's waits wait on: a listing of the
+whole account (TIS) ignores them, a bulk read (Seven Bridges: up to 100 task ids per request) reads those.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Hashable, Mapping
 
-    #: Reads the fingerprints of every job the listing covers, with a client of the group's server.
-    Lister = Callable[[Any], Awaitable[Mapping[str, Hashable]]]
+    #: Reads ``{job id: fingerprint}`` with a client of the group's server, given the ids waited on
+    #: (sorted, each once, never empty).
+    Lister = Callable[[Any, list[str]], Awaitable[Mapping[str, Hashable]]]
 
 _MISSING = object()  # a job the listing does not show (deleted, or not the listing's to show)
 
@@ -39,7 +43,7 @@ class PollGroup:
     triggerer shutting down).
 
     :param client: the (shared) client the listing is read with.
-    :param lister: reads ``{job id: fingerprint}`` for every job the listing covers.
+    :param lister: reads ``{job id: fingerprint}`` (see :data:`Lister`).
     """
 
     def __init__(self, client: Any, lister: Lister) -> None:
@@ -70,7 +74,7 @@ class PollGroup:
             await asyncio.sleep(min(wait.interval for wait in self._waits))
             waits = list(self._waits)
             try:
-                listing = await self.lister(self.client)
+                listing = await self.lister(self.client, sorted({wait.item_id for wait in waits}))
             except Exception as exc:
                 for wait in waits:
                     if not wait.done.done():

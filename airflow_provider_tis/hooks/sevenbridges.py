@@ -34,6 +34,7 @@ from airflow_provider_tis.hooks.sevenbridges_errors import (
     SbgApiError,
     SbgConfigError,
     SbgConnectionError,
+    SbgError,
     SbgLinkExpiredError,
     SbgResponseError,
     SbgTransferError,
@@ -77,6 +78,30 @@ DEFAULT_PARALLEL = 4
 DEFAULT_UPLOAD_MEMORY = 256 << 20
 LINK_ERRORS = LinkErrors(SERVICE, SbgApiError, SbgLinkExpiredError, SbgConnectionError, SbgTransferError)
 _NOT_ABORTABLE = 7011  # "Action can be performed on tasks in the states: CREATING, RUNNING or QUEUED."
+#: What a waiting trigger reads of each task in the bulk poll: enough for its fingerprint (§1.4 ``fields``).
+FINGERPRINT_FIELDS = "id,status,execution_status"
+#: The web UI of each known API host [I: hosts from §1.1, the UI hosts from the platforms' own pages];
+#: another host (a local simulator) gets its pages on the API's own root.
+_UI_HOSTS = {
+    "api.sb.biodatacatalyst.nhlbi.nih.gov": "platform.sb.biodatacatalyst.nhlbi.nih.gov",
+    "api.sbgenomics.com": "igor.sbgenomics.com",
+    "eu-api.sbgenomics.com": "eu.sbgenomics.com",
+    "cgc-api.sbgenomics.com": "cgc.sbgenomics.com",
+    "cavatica-api.sbgenomics.com": "cavatica.sbgenomics.com",
+    "api.sevenbridges.cn": "platform.sevenbridges.cn",
+}
+
+
+class SbgTaskFailedError(SbgError):
+    """A task ended FAILED or ABORTED (or a batch task's children failed); the message says why.
+
+    [I] It belongs in ``sevenbridges_errors``; it lives here while the operators are being added.
+    """
+
+
+def task_fingerprint(task: SbgTask) -> tuple[str, int | None]:
+    """What a waiting trigger notices of a task: its status and its steps completed."""
+    return task.status.value, task.execution_status.steps_completed
 
 
 def _items(data: Any, what: str) -> list[Any]:
@@ -132,6 +157,23 @@ class AsyncSevenBridgesClient(AsyncHttpClient):
             )
             found.update(_bulk_tasks(data, batch, self.endpoint.errors))
         return found
+
+    async def task_fingerprints(self, task_ids: Iterable[str]) -> dict[str, tuple[str, int | None]]:
+        """Each task's :func:`task_fingerprint` with the bulk read (one request per ``BULK_MAX`` tasks):
+        what the triggers of one connection wait on together. A task the platform answers an error for
+        (deleted, not shared any more) is left out, so its trigger looks at it alone."""
+        found = await self.bulk_get_tasks(task_ids, fields=FINGERPRINT_FIELDS)
+        return {
+            task_id: task_fingerprint(task) for task_id, task in found.items() if isinstance(task, SbgTask)
+        }
+
+    async def execution_details(self, task_id: str) -> SbgExecutionDetails:
+        """The task's jobs and their logs (why a FAILED task failed)."""
+        task_id = check_id(task_id, "task")
+        action = f"read the execution details of task {task_id}"
+        return SbgExecutionDetails.from_json(
+            await self._json("GET", f"/tasks/{task_id}/execution_details", action)
+        )
 
     async def abort_task(self, task_id: str) -> SbgTask:
         task_id = check_id(task_id, "task")
@@ -540,6 +582,13 @@ class SevenBridgesHook(ServiceHook):
         )
         return task.raise_for_errors() if run else task
 
+    def edit_task_inputs(self, task_id: str, inputs: Mapping[str, Any]) -> SbgTask:
+        """Replace a DRAFT's inputs (``PATCH /tasks/{id}``); the answer has the new ``errors``."""
+        task_id = check_id(task_id, "task")
+        return SbgTask.from_json(
+            self._json("PATCH", f"/tasks/{task_id}", f"edit task {task_id}", json={"inputs": dict(inputs)})
+        )
+
     def run_task(self, task_id: str) -> SbgTask:
         """Run a DRAFT. Sent once; inputs the platform refuses raise :class:`SbgTaskValidationError`."""
         task_id = check_id(task_id, "task")
@@ -586,6 +635,26 @@ class SevenBridgesHook(ServiceHook):
             "GET", f"/tasks/{task_id}/execution_details", f"read the execution details of task {task_id}"
         )
         return SbgExecutionDetails.from_json(data)
+
+    def find_tasks(self, name: str, project: str | None = None) -> list[SbgTask]:
+        """The tasks called ``name`` in a project, oldest first, read across **all** pages of the task
+        list (py-orca's lookup reads only the first, §1.6). The list has no name filter [I]: the names
+        are compared here."""
+        params = {"project": self._project(project), "fields": "id,name,status,project,app"}
+        return [
+            SbgTask.from_json(item)
+            for item in self._paged("/tasks", params, f"the tasks of project {params['project']}")
+            if isinstance(item, dict) and item.get("name") == name
+        ]
+
+    def task_url(self, task_id: str, project: str | None = None) -> str:
+        """The task's page in the platform's web UI (``/u/<owner>/<project>/tasks/<id>/``)."""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.settings.base_url)
+        host = _UI_HOSTS.get(parts.hostname or "")
+        root = f"https://{host}" if host else f"{parts.scheme}://{parts.netloc}"
+        return f"{root}/u/{self._project(project)}/tasks/{check_id(task_id, 'task')}/"
 
     def list_batch_children(self, task_id: str) -> list[SbgTask]:
         """The children of a batch task (its own status does not say whether some failed [I])."""

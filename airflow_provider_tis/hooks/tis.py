@@ -62,13 +62,16 @@ class AsyncTisClient(AsyncHttpClient):
     async def get_server(self) -> ServerInfo:
         return ServerInfo.from_json(await self.get_json("/api/v2/server", "read the server description"))
 
-    async def job_fingerprints(self) -> dict[str, tuple[str, int, int]]:
+    async def job_fingerprints(self, job_ids: Sequence[str] = ()) -> dict[str, tuple[str, int, int]]:
         """Every job of the token's user with its :attr:`~Job.fingerprint`, in one request (without a page
-        the list holds every job): what the triggers of one connection wait on together."""
+        the list holds every job, so ``job_ids``, those waited on, need not be named): what the triggers of
+        one connection wait on together."""
         jobs, _ = read_job_page(await self.get_json("/api/v2/jobs", "list jobs"), 1, set())
         return {job.id: job.fingerprint for job in jobs}
 
-    async def capacity_fingerprints(self) -> dict[str, tuple[bool, tuple[str, ...]]]:
+    async def capacity_fingerprints(
+        self, keys: Sequence[str] = ()
+    ) -> dict[str, tuple[bool, tuple[str, ...]]]:
         """The server's :func:`~airflow_provider_tis.hooks.tis_capacity.capacity_fingerprint` under
         ``CAPACITY_KEY``: what the submits of one connection waiting for a free job slot wait on together."""
         from airflow_provider_tis.hooks.tis_capacity import CAPACITY_KEY, capacity_fingerprint

@@ -15,6 +15,11 @@ if TYPE_CHECKING:
         CgiSubmitOperator,
     )
     from airflow_provider_tis.operators.download import DownloadResultsOperator
+    from airflow_provider_tis.operators.sevenbridges import (
+        SevenBridgesAbortTaskOperator,
+        SevenBridgesRunTaskOperator,
+        SevenBridgesTaskLink,
+    )
     from airflow_provider_tis.operators.submit import SubmitImputationOperator, TisJobLink
 
 __all__ = [
@@ -24,6 +29,9 @@ __all__ = [
     "CgiJobLink",
     "CgiSubmitOperator",
     "DownloadResultsOperator",
+    "SevenBridgesAbortTaskOperator",
+    "SevenBridgesRunTaskOperator",
+    "SevenBridgesTaskLink",
     "SubmitImputationOperator",
     "TisJobLink",
 ]
@@ -37,6 +45,9 @@ __getattr__ = lazy_exports(
         "CgiJobLink": "airflow_provider_tis.operators.cgi",
         "CgiSubmitOperator": "airflow_provider_tis.operators.cgi",
         "DownloadResultsOperator": "airflow_provider_tis.operators.download",
+        "SevenBridgesAbortTaskOperator": "airflow_provider_tis.operators.sevenbridges",
+        "SevenBridgesRunTaskOperator": "airflow_provider_tis.operators.sevenbridges",
+        "SevenBridgesTaskLink": "airflow_provider_tis.operators.sevenbridges",
         "SubmitImputationOperator": "airflow_provider_tis.operators.submit",
         "TisJobLink": "airflow_provider_tis.operators.submit",
     },

@@ -8,14 +8,16 @@ from airflow_provider_tis.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from airflow_provider_tis.sensors.cgi import CgiJobSensor
+    from airflow_provider_tis.sensors.sevenbridges import SevenBridgesTaskSensor
     from airflow_provider_tis.sensors.tis import JobStateSensor
 
-__all__ = ["CgiJobSensor", "JobStateSensor"]
+__all__ = ["CgiJobSensor", "JobStateSensor", "SevenBridgesTaskSensor"]
 
 __getattr__ = lazy_exports(
     __name__,
     {
         "CgiJobSensor": "airflow_provider_tis.sensors.cgi",
         "JobStateSensor": "airflow_provider_tis.sensors.tis",
+        "SevenBridgesTaskSensor": "airflow_provider_tis.sensors.sevenbridges",
     },
 )

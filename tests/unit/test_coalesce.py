@@ -15,7 +15,7 @@ class Listing:
     def __init__(self, jobs: dict[str, str]) -> None:
         self.jobs, self.calls, self.error = jobs, 0, None
 
-    async def __call__(self, client: object) -> dict[str, str]:
+    async def __call__(self, client: object, ids: list[str]) -> dict[str, str]:
         self.calls += 1
         if self.error is not None:
             raise self.error
@@ -79,3 +79,22 @@ async def test_groups_are_per_client_and_lister():
     assert poll_group(client, listing) is poll_group(client, listing)
     assert poll_group(client, listing) is not poll_group(Client(), listing)
     assert poll_group(client, listing) is not poll_group(client, Listing({}))
+
+
+async def test_the_lister_is_given_the_ids_waited_on():
+    calls: list[list[str]] = []
+
+    async def bulk(client: object, ids: list[str]) -> dict[str, str]:
+        calls.append(ids)
+        return {job_id: "RUNNING" for job_id in ids if job_id != "b"}
+
+    group = poll_group(Client(), bulk)
+    waits = [asyncio.ensure_future(group.changed(job_id, "RUNNING", 0.02)) for job_id in ("c", "a", "b", "a")]
+    await asyncio.wait_for(waits[2], 1)  # "b" is not in the answer: woken
+    assert calls[0] == ["a", "b", "c"]  # each id once, sorted
+    assert not waits[0].done() and not waits[1].done()
+    await asyncio.sleep(0.05)
+    assert calls[-1] == ["a", "c"]  # "b" left the group
+    for wait in waits:
+        wait.cancel()
+    await asyncio.gather(*waits, return_exceptions=True)
