@@ -112,5 +112,6 @@ def get_provider_info() -> dict[str, Any]:
         "extra-links": [
             "airflow_provider_tis.operators.submit.TisJobLink",
             "airflow_provider_tis.operators.cgi.CgiJobLink",
+            "airflow_provider_tis.operators.sevenbridges.SevenBridgesTaskLink",
         ],
     }

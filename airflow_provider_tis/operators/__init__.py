@@ -20,6 +20,10 @@ if TYPE_CHECKING:
         SevenBridgesRunTaskOperator,
         SevenBridgesTaskLink,
     )
+    from airflow_provider_tis.operators.sevenbridges_transfer import (
+        SevenBridgesDownloadOperator,
+        SevenBridgesUploadOperator,
+    )
     from airflow_provider_tis.operators.submit import SubmitImputationOperator, TisJobLink
 
 __all__ = [
@@ -30,8 +34,10 @@ __all__ = [
     "CgiSubmitOperator",
     "DownloadResultsOperator",
     "SevenBridgesAbortTaskOperator",
+    "SevenBridgesDownloadOperator",
     "SevenBridgesRunTaskOperator",
     "SevenBridgesTaskLink",
+    "SevenBridgesUploadOperator",
     "SubmitImputationOperator",
     "TisJobLink",
 ]
@@ -46,8 +52,10 @@ __getattr__ = lazy_exports(
         "CgiSubmitOperator": "airflow_provider_tis.operators.cgi",
         "DownloadResultsOperator": "airflow_provider_tis.operators.download",
         "SevenBridgesAbortTaskOperator": "airflow_provider_tis.operators.sevenbridges",
+        "SevenBridgesDownloadOperator": "airflow_provider_tis.operators.sevenbridges_transfer",
         "SevenBridgesRunTaskOperator": "airflow_provider_tis.operators.sevenbridges",
         "SevenBridgesTaskLink": "airflow_provider_tis.operators.sevenbridges",
+        "SevenBridgesUploadOperator": "airflow_provider_tis.operators.sevenbridges_transfer",
         "SubmitImputationOperator": "airflow_provider_tis.operators.submit",
         "TisJobLink": "airflow_provider_tis.operators.submit",
     },

@@ -97,4 +97,10 @@ def test_the_installed_wheel_is_a_provider_with_its_connection_form_and_example_
     if Version(airflow.__version__) < Version("3.2"):  # older Airflow builds the form from the hook's widgets
         assert found["form_widgets"] == [f"extra__tis__{f}" for f in found["conn_fields"]]
     assert found["import_errors"] == {}
-    assert found["dags"] == ["cgi_interpretation", "michigan_imputation", "tis_batches", "tis_imputation"]
+    assert found["dags"] == [
+        "cgi_interpretation",
+        "michigan_imputation",
+        "sevenbridges_workflow",
+        "tis_batches",
+        "tis_imputation",
+    ]
