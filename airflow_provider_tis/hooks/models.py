@@ -239,6 +239,9 @@ def _parse_step(data: dict[str, Any]) -> Step:
         text = _str(item.get("message"))
         for secret in _PASSWORD_IN_MESSAGE.findall(text):
             mask_secret(secret)  # a server that mails no password shows it in a step message
+        # and out of the text too: Airflow's masker does not reach every copy of a log (the triggerer's
+        # log files, the executor's copy of a task's output were seen with the password in clear)
+        text = _PASSWORD_IN_MESSAGE.sub(lambda found: found.group(0).replace(found.group(1), "***"), text)
         messages.append(LogMessage(kind, text, parse_time(item.get("time"))))
     return Step(name=_str(data.get("name")), messages=tuple(messages))
 

@@ -76,7 +76,8 @@ def test_a_password_in_a_step_message_is_masked_before_anything_logs_it():
             "steps": [{"name": "Summary", "logMessages": [{"message": message, "type": 0}]}],
         }
     )
-    assert job.steps[0].messages[0].message == message  # the text itself is kept
+    # the password leaves the text (what triggers and sensors log) and is masked wherever else it appears
+    assert job.steps[0].messages[0].message == "Data have been exported successfully. Your password is: ***"
     assert "Xk4$jD9_Lm2Q" not in str(redact(f"TIS job job-1, Summary: {message}"))
 
 
