@@ -12,6 +12,12 @@
 # make bench    : upload/download speed and memory against curl, on loopback (prints a table).
 # make bench-parse : what importing the operators adds to a DAG file's parse (prints a table).
 # make bench-triggers : 1,000 JobStateTriggers in one event loop: memory, CPU, connections, requests.
+# make bench-scale : tis_batches with 60 batches on a real scheduler against the simulator's 3-job limit,
+#                 sensor in reschedule and in deferrable mode: wall time against the ideal schedule,
+#                 jobs, rejected uploads, worker-seconds, requests per minute (BENCH_* settings: see the script).
+# make check-celery : the example DAG on the CeleryExecutor with PostgreSQL, Redis, two workers and a
+#                 triggerer (Debian's postgresql and redis-server installed with apt-get when missing, the
+#                 `celery` extra into .venv); prints which worker ran what; fails if anything is wrong.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -22,7 +28,7 @@ python_for = $(or $(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/$(1).*/bi
 
 .PRECIOUS: .venv-py%/.installed
 
-.PHONY: install test test-all test-browser test-airflow2 lint typecheck dist docs demo demo-deployment airflow bench bench-parse bench-triggers clean
+.PHONY: install test test-all test-browser test-airflow2 lint typecheck dist docs demo demo-deployment airflow bench bench-parse bench-triggers bench-scale check-celery clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -96,8 +102,20 @@ bench: $(STAMP)
 bench-triggers: $(STAMP)
 	$(BIN)/python benchmarks/triggers.py
 
+bench-scale: $(STAMP)
+	$(BIN)/python benchmarks/scale.py
+
 bench-parse: $(STAMP)
 	$(BIN)/python benchmarks/parse_cost.py
+
+# the celery extra pinned to the installed Airflow, so the resolver cannot upgrade or downgrade it
+check-celery: $(STAMP)
+	command -v redis-server >/dev/null && \
+		(command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1) || \
+		(apt-get update -qq && apt-get install -y -qq postgresql redis-server >/dev/null)
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e ".[test,celery]" \
+		"apache-airflow==$$($(BIN)/python -c 'import importlib.metadata as m; print(m.version("apache-airflow"))')"
+	$(BIN)/python benchmarks/celery_deployment.py
 
 clean:
 	rm -rf $(VENV) .venv-airflow2 .venv-py* build dist *.egg-info
