@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import hashlib
 import re
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from airflow_provider_tis.core.errors import ApiError, NetworkError, ProviderError, is_temporary
 from airflow_provider_tis.core.files import PartialFile
 from airflow_provider_tis.core.progress import ProgressLog
 from airflow_provider_tis.core.retry import RETRYABLE_STATUS, retry_after_seconds
 
+_T = TypeVar("_T")
+
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Sequence
 
     import requests
 
@@ -348,3 +351,19 @@ class LinkSource:
             )
         gone = "; the file is no longer there" if status == 404 else ""
         raise errors.api(f"{said}{gone}.", status=status)
+
+
+def run_parallel(jobs: Sequence[Callable[[], _T]], workers: int, name: str) -> list[_T]:
+    """Run ``jobs`` (one file each) ``workers`` at a time; their results in order. The first failure is
+    raised, and jobs not started by then never start.
+
+    :param name: the threads' name prefix (shows in logs).
+    """
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name) as pool:
+        futures = [pool.submit(job) for job in jobs]
+        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        for future in pending:  # after a failure, start nothing more
+            future.cancel()
+        for future in done:
+            future.result()  # raises the first failure
+    return [future.result() for future in futures]

@@ -34,7 +34,6 @@ from airflow_provider_tis.hooks.sevenbridges_errors import (
     SbgApiError,
     SbgConfigError,
     SbgConnectionError,
-    SbgError,
     SbgLinkExpiredError,
     SbgResponseError,
     SbgTransferError,
@@ -90,13 +89,6 @@ _UI_HOSTS = {
     "cavatica-api.sbgenomics.com": "cavatica.sbgenomics.com",
     "api.sevenbridges.cn": "platform.sevenbridges.cn",
 }
-
-
-class SbgTaskFailedError(SbgError):
-    """A task ended FAILED or ABORTED (or a batch task's children failed); the message says why.
-
-    [I] It belongs in ``sevenbridges_errors``; it lives here while the operators are being added.
-    """
 
 
 def task_fingerprint(task: SbgTask) -> tuple[str, int | None]:

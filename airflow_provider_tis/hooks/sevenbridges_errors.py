@@ -94,6 +94,10 @@ class SbgMaintenanceError(SbgApiError):
     """503 with code 0: the platform is under maintenance for longer than the retry policy waits."""
 
 
+class SbgTaskFailedError(SbgError):
+    """A task ended FAILED or ABORTED (or a batch task's children failed); the message says why."""
+
+
 class SbgLinkExpiredError(SbgApiError, LinkExpiredError):
     """403 from the storage behind a ``download_info`` link: it expired; a new one is asked for."""
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import re
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import replace
 from enum import Enum
 from functools import cached_property, partial
@@ -20,7 +19,7 @@ from airflow_provider_tis.hooks.defaults import TIS_CONN_ID
 from airflow_provider_tis.version_compat import AssetAlias, BaseOperator, mask_secret
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Sequence
 
     from airflow_provider_tis.core.manifest import Manifest
     from airflow_provider_tis.hooks.models import Job, OutputFile
@@ -118,6 +117,7 @@ class DownloadResultsOperator(BaseOperator):
         return TisHook(self.tis_conn_id)
 
     def execute(self, context: Context) -> list[str]:
+        from airflow_provider_tis.core.download import run_parallel
         from airflow_provider_tis.core.files import destination_root, write_atomically
         from airflow_provider_tis.core.manifest import Manifest
         from airflow_provider_tis.hooks.tis_errors import TisConfigError
@@ -150,13 +150,12 @@ class DownloadResultsOperator(BaseOperator):
         }
         checksums = {name: digest for name, digest in checksums.items() if digest}
         finish = partial(self._finish, job_id=job.id, manifest=manifest)
-        unpacked = self._run_all(
-            [
-                partial(finish, f, plan[f.name], targets[f.name], checksums.get(f.name))
-                for f in files
-                if f not in sidecars
-            ]
-        )
+        jobs = [
+            partial(finish, f, plan[f.name], targets[f.name], checksums.get(f.name))
+            for f in files
+            if f not in sidecars
+        ]
+        unpacked = [path for paths in run_parallel(jobs, self.max_parallel, "tis-download") for path in paths]
         removed = self.extract and not self.keep_archives
         written = [targets[f.name] for f in files if not (removed and _is_zip(f.name))] + unpacked
         if self.emit_asset and any(isinstance(o, AssetAlias) for o in self.outlets):
@@ -244,17 +243,6 @@ class DownloadResultsOperator(BaseOperator):
                 )
             if 0 < file.count <= LOW_DOWNLOADS_LEFT:
                 self.log.warning("%s has only %d downloads left on the server.", file.name, file.count)
-
-    def _run_all(self, jobs: list[Callable[[], list[Any]]]) -> list[Any]:
-        """Run downloads (and unpacking) ``max_parallel`` at a time; the first failure stops the rest."""
-        with ThreadPoolExecutor(max_workers=self.max_parallel, thread_name_prefix="tis-download") as pool:
-            futures = [pool.submit(job) for job in jobs]
-            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-            for future in pending:  # after a failure, start nothing more
-                future.cancel()
-            for future in done:
-                future.result()  # raises the first failure
-        return [path for future in futures for path in future.result()]
 
     def _finish(
         self,

@@ -7,7 +7,6 @@ engine are imported where a running task needs them, not at the top.
 
 from __future__ import annotations
 
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
@@ -16,7 +15,7 @@ from airflow_provider_tis.hooks.defaults import SEVENBRIDGES_CONN_ID
 from airflow_provider_tis.version_compat import BaseOperator
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Sequence
 
     from airflow_provider_tis.core.manifest import Manifest
     from airflow_provider_tis.hooks.sevenbridges import SevenBridgesHook
@@ -93,6 +92,7 @@ class SevenBridgesDownloadOperator(BaseOperator):
         return SevenBridgesHook(self.sevenbridges_conn_id)
 
     def execute(self, context: Context) -> list[str]:
+        from airflow_provider_tis.core.download import run_parallel
         from airflow_provider_tis.core.files import destination_root, write_atomically
         from airflow_provider_tis.core.manifest import Manifest
         from airflow_provider_tis.hooks.sevenbridges_errors import SbgConfigError
@@ -118,14 +118,12 @@ class SevenBridgesDownloadOperator(BaseOperator):
             task.id,
             len(planned) - len(todo),
         )
-        self._run_all(
-            [partial(self._download, item, task.id, targets[item.relative], manifest) for item in todo]
-        )
+        jobs = [partial(self._download, item, task.id, targets[item.relative], manifest) for item in todo]
+        run_parallel(jobs, self.max_parallel, "sbg-download")
         return [str(targets[item.relative]) for item in planned]
 
     def _completed_task(self) -> SbgTask:
-        from airflow_provider_tis.hooks.sevenbridges import SbgTaskFailedError
-        from airflow_provider_tis.hooks.sevenbridges_errors import SbgConfigError
+        from airflow_provider_tis.hooks.sevenbridges_errors import SbgConfigError, SbgTaskFailedError
         from airflow_provider_tis.hooks.sevenbridges_models import SevenBridgesTaskStatus
 
         task = self.hook.get_task(self.sbg_task_id)
@@ -213,18 +211,6 @@ class SevenBridgesDownloadOperator(BaseOperator):
         fetched.partial.commit()
         manifest.record(ManifestEntry(task_id, item.relative, fetched.size))
         self.log.info("Downloaded %s (%d bytes).", item.relative, fetched.size)
-
-    def _run_all(self, jobs: list[Callable[[], None]]) -> None:
-        """Run downloads ``max_parallel`` at a time; the first failure stops the rest."""
-        if not jobs:
-            return
-        with ThreadPoolExecutor(max_workers=self.max_parallel, thread_name_prefix="sbg-download") as pool:
-            futures = [pool.submit(job) for job in jobs]
-            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-            for future in pending:  # after a failure, start nothing more
-                future.cancel()
-            for future in done:
-                future.result()  # raises the first failure
 
 
 def _output_ids(outputs: Sequence[str] | str | None) -> list[str] | None:

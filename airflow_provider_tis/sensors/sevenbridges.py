@@ -32,7 +32,7 @@ class SevenBridgesTaskSensor(BaseSensorOperator):
     """Wait for a Seven Bridges task to end.
 
     Succeeds on COMPLETED and returns the task's summary with its ``outputs`` (XCom). Fails with
-    :class:`~airflow_provider_tis.hooks.sevenbridges.SbgTaskFailedError` on FAILED or ABORTED, with
+    :class:`~airflow_provider_tis.hooks.sevenbridges_errors.SbgTaskFailedError` on FAILED or ABORTED, with
     ``execution_status.message`` and the failed jobs of the execution details in the message, or when the
     task no longer exists. A batch task is COMPLETED even when some of its children failed [I]: then the
     sensor fails and names them. Progress (``steps_completed`` of ``steps_total``) is logged when it
@@ -100,8 +100,7 @@ class SevenBridgesTaskSensor(BaseSensorOperator):
     def poke(self, context: Context) -> PokeReturnValue | bool:
         from airflow_provider_tis.core.errors import ProviderError, is_temporary
         from airflow_provider_tis.core.state import Outcome, outcome_of
-        from airflow_provider_tis.hooks.sevenbridges import SbgTaskFailedError
-        from airflow_provider_tis.hooks.sevenbridges_errors import SbgNotFoundError
+        from airflow_provider_tis.hooks.sevenbridges_errors import SbgNotFoundError, SbgTaskFailedError
         from airflow_provider_tis.triggers.sevenbridges import progress_of
 
         try:
@@ -163,7 +162,7 @@ class SevenBridgesTaskSensor(BaseSensorOperator):
 
     def _completed(self, task: SbgTask) -> dict[str, Any]:
         """The XCom of a COMPLETED task; a batch task fails if any of its children did not complete."""
-        from airflow_provider_tis.hooks.sevenbridges import SbgTaskFailedError
+        from airflow_provider_tis.hooks.sevenbridges_errors import SbgTaskFailedError
         from airflow_provider_tis.triggers.sevenbridges import task_result
 
         result = task_result(task)
@@ -191,8 +190,7 @@ class SevenBridgesTaskSensor(BaseSensorOperator):
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger; an event this sensor does not understand fails the task."""
         from airflow_provider_tis.core.events import validated_event
-        from airflow_provider_tis.hooks.sevenbridges import SbgTaskFailedError
-        from airflow_provider_tis.hooks.sevenbridges_errors import SbgError
+        from airflow_provider_tis.hooks.sevenbridges_errors import SbgError, SbgTaskFailedError
 
         token = self._load_token()
         event = validated_event(

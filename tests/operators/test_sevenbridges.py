@@ -12,10 +12,10 @@ import time
 
 import pytest
 
-from airflow_provider_tis.hooks.sevenbridges import SbgTaskFailedError
 from airflow_provider_tis.hooks.sevenbridges_errors import (
     SbgConfigError,
     SbgError,
+    SbgTaskFailedError,
     SbgTaskValidationError,
 )
 from airflow_provider_tis.operators.sevenbridges import (

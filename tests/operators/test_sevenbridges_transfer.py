@@ -11,8 +11,11 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_tis.core.manifest import MANIFEST_FOLDER
-from airflow_provider_tis.hooks.sevenbridges import SbgTaskFailedError
-from airflow_provider_tis.hooks.sevenbridges_errors import SbgConfigError, SbgResponseError
+from airflow_provider_tis.hooks.sevenbridges_errors import (
+    SbgConfigError,
+    SbgResponseError,
+    SbgTaskFailedError,
+)
 from airflow_provider_tis.operators import SevenBridgesDownloadOperator, SevenBridgesUploadOperator
 from airflow_provider_tis.operators.sevenbridges import SevenBridgesRunTaskOperator
 from airflow_provider_tis.operators.sevenbridges_transfer import _joined
