@@ -78,6 +78,20 @@ SEVENBRIDGES_FIELD_BEHAVIOUR: dict[str, Any] = {
     },
 }
 
+GENCOVE_CONNECTION_FIELDS: dict[str, dict[str, Any]] = {
+    "verify": CONNECTION_FIELDS["verify"],
+    "timeout": CONNECTION_FIELDS["timeout"],
+}
+
+GENCOVE_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["schema", "login", "port"],
+    "relabeling": {"host": "API host", "password": "API key"},
+    "placeholders": {
+        "host": "https://api.gencove.com (EU: https://api.eu1.gencove.com)",
+        "password": "key from Account > API keys on web.gencove.com",
+    },
+}
+
 
 def get_provider_info() -> dict[str, Any]:
     return {
@@ -107,6 +121,13 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-name": "Seven Bridges / BioData Catalyst",
                 "ui-field-behaviour": SEVENBRIDGES_FIELD_BEHAVIOUR,
                 "conn-fields": SEVENBRIDGES_CONNECTION_FIELDS,
+            },
+            {
+                "connection-type": "gencove",
+                "hook-class-name": "airflow_provider_tis.hooks.gencove.GencoveHook",
+                "hook-name": "Gencove",
+                "ui-field-behaviour": GENCOVE_FIELD_BEHAVIOUR,
+                "conn-fields": GENCOVE_CONNECTION_FIELDS,
             },
         ],
         "extra-links": [
