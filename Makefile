@@ -12,6 +12,8 @@
 # make bench    : upload/download speed and memory against curl, on loopback (prints a table).
 # make bench-parse : what importing the operators adds to a DAG file's parse (prints a table).
 # make bench-triggers : 1,000 JobStateTriggers in one event loop: memory, CPU, connections, requests.
+# make bench-sevenbridges : Seven Bridges: a 1 GiB multipart upload against curl -T (speed, peak memory),
+#                 200 SevenBridgesTaskTriggers on one token against the rate limit (BENCH_SBG_*: see the script).
 # make bench-scale : tis_batches with 60 batches on a real scheduler against the simulator's 3-job limit,
 #                 sensor in reschedule and in deferrable mode: wall time against the ideal schedule,
 #                 jobs, rejected uploads, worker-seconds, requests per minute (BENCH_* settings: see the script).
@@ -28,7 +30,7 @@ python_for = $(or $(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/$(1).*/bi
 
 .PRECIOUS: .venv-py%/.installed
 
-.PHONY: install test test-all test-browser test-airflow2 lint typecheck dist docs demo demo-deployment airflow bench bench-parse bench-triggers bench-scale check-celery clean
+.PHONY: install test test-all test-browser test-airflow2 lint typecheck dist docs demo demo-deployment airflow bench bench-parse bench-triggers bench-sevenbridges bench-scale check-celery clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -101,6 +103,9 @@ bench: $(STAMP)
 
 bench-triggers: $(STAMP)
 	$(BIN)/python benchmarks/triggers.py
+
+bench-sevenbridges: $(STAMP)
+	$(BIN)/python benchmarks/sevenbridges.py
 
 bench-scale: $(STAMP)
 	$(BIN)/python benchmarks/scale.py

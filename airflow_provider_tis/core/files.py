@@ -74,7 +74,9 @@ def destination_root(
             "installed provider supports (file://, s3:// with the Amazon provider, gs:// with Google, ...)."
         ) from exc
     if root.exists() and not root.is_dir():
-        raise error(f"Destination {destination!r} exists and is not a folder.")
+        raise error(
+            f"Destination {destination!r} exists and is not a folder: give a folder, or move the file away."
+        )
     if is_local(root):
         existing = root.path
         while not os.path.exists(existing):  # it is created with the first file

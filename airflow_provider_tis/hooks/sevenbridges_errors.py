@@ -31,6 +31,7 @@ _SEGMENT = r"[A-Za-z0-9_][\w.-]*"  # a name in an id: never "." or ".." (it woul
 _PROJECT_ID = re.compile(rf"{_SEGMENT}/{_SEGMENT}")
 _APP_ID = re.compile(rf"{_SEGMENT}/{_SEGMENT}/{_SEGMENT}(/\d+)?")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 #: Codes of a malformed project id (``Malformed project id. Expecting `owner/project```, ...).
 _PROJECT_ID_CODES = (3012, 5005, 8010)
 
@@ -262,10 +263,22 @@ def check_project_id(value: object, what: str = "project") -> str:
 
 
 def check_id(value: object, what: str) -> str:
-    """A task, file, folder or upload id (``"None"``: what a template renders when its XCom gave nothing)."""
+    """A task, file, folder or upload id (``"None"``: what a template renders when its XCom gave nothing).
+
+    A task id must be a UUID: checked here, before any request, so that a file id or a task name given
+    where a task id belongs is refused with what to do. [I] Task ids are UUIDs in the docs' examples,
+    SBPY's tests and users' code, and the platform answers 400 code 7005 "Task ID must be a valid UUID"
+    to anything else (the simulator does the same).
+    """
     if not isinstance(value, str) or not _ID.fullmatch(value) or value in ("None", "null"):
         raise SbgConfigError(
             f"{value!r} is not a Seven Bridges {what} id (check the XCom or template that provides it)."
+        )
+    if what == "task" and not _UUID.fullmatch(value):
+        raise SbgConfigError(
+            f"{value!r} is not a Seven Bridges task id: task ids are UUIDs such as "
+            "'1c9f2f8a-6a3c-4b7e-9d1e-2f3a4b5c6d7e', as SevenBridgesRunTaskOperator returns them (a file id "
+            "or a task name does not work here). Check the XCom or template that provides it."
         )
     return value
 

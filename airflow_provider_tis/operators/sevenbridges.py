@@ -44,8 +44,9 @@ class SevenBridgesRunTaskOperator(BaseOperator):
 
     A retry reuses the task of an earlier try, found by its name among all the project's tasks (every
     page), never creating a second one: a DRAFT gets the current inputs and is run, a queued, running or
-    completed task is kept. A task of an earlier try that ended FAILED or ABORTED is not reused: running
-    the operator again means running the app again.
+    completed task is kept. A task of an earlier try that ended FAILED or ABORTED is not reused, nor does it
+    fail the retry: it is left on the platform as it is (its logs stay) and a new task is created and
+    run, since running the operator again means running the app again.
 
     :param app: ``owner/project/app`` (latest revision) or ``owner/project/app/<revision>`` (templated).
     :param inputs: the app's inputs by id (templated): plain values, file ids (for ``File`` and
@@ -107,6 +108,7 @@ class SevenBridgesRunTaskOperator(BaseOperator):
                 f"({str(self.inputs)[:80]!r}). With a template, render it as a dict (render_template_as_"
                 "native_obj=True on the DAG)."
             )
+        _check_plain(self.inputs, self.task_name)
         app_id = check_app_id(self.app)
         project = self.hook._project(self.project)  # the connection's default, or a config error
         inputs = self._normalized(self._app(app_id), self.inputs)
@@ -172,9 +174,21 @@ class SevenBridgesRunTaskOperator(BaseOperator):
         """The task an earlier try of this task instance created (not one that ended FAILED or ABORTED)."""
         from airflow_provider_tis.hooks.sevenbridges_models import SevenBridgesTaskStatus
 
+        # [I] A FAILED or ABORTED task is not reused, and does not stop the retry either: a retry exists to
+        # run the app again, and a finished task cannot be run again (only a DRAFT can, §1.2). It is left
+        # as it is, logs and all; while any other task of the name exists, no new one is ever made.
         failed = (SevenBridgesTaskStatus.FAILED, SevenBridgesTaskStatus.ABORTED)
-        found = [t for t in self.hook.find_tasks(name, project) if t.status not in failed]
+        tasks = self.hook.find_tasks(name, project)
+        found = [t for t in tasks if t.status not in failed]
         if not found:
+            for old in tasks:
+                self.log.info(
+                    "Seven Bridges task %s (%s) of an earlier try ended %s; creating a new task (a finished "
+                    "task is not run again).",
+                    old.id,
+                    name,
+                    old.status.value,
+                )
             return None
         task = found[-1]  # the newest
         self.log.info(
@@ -197,6 +211,32 @@ class SevenBridgesRunTaskOperator(BaseOperator):
         for child in children:
             self.log.info("Batch child %s (%s): %s.", child.id, child.name, child.status.value)
         context["ti"].xcom_push(key="children", value=[child.id for child in children])
+
+
+def _check_plain(inputs: Mapping[str, Any], task_name: Any) -> None:
+    """Refuse, before any request, what the platform could never take: a task name that is not text, and
+    inputs that are not JSON (a set, a date, an object, NaN). Sent as they are, they would fail inside the
+    HTTP library after the app and the earlier tries had been looked up, with no word of which input."""
+    import json
+    import math
+
+    from airflow_provider_tis.hooks.sevenbridges_errors import SbgConfigError
+
+    if task_name is not None and not isinstance(task_name, str):
+        raise SbgConfigError(
+            f"task_name must be text, not {type(task_name).__name__} ({task_name!r}); give a string, or "
+            "leave it out for the default name. No task was created."
+        )
+    for key, value in inputs.items():
+        try:
+            json.dumps({str(key): value}, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            nan = isinstance(value, float) and math.isnan(value)
+            raise SbgConfigError(
+                f"Input {key!r} cannot be sent to Seven Bridges: {'NaN is no JSON value' if nan else exc}. "
+                "Inputs must be JSON values (text, numbers, booleans, lists, dicts, file ids); convert it, "
+                "e.g. a date to an ISO string or a set to a list. No task was created."
+            ) from None
 
 
 def _file(kind: str, value: Any) -> Any:
@@ -230,6 +270,7 @@ class SevenBridgesAbortTaskOperator(BaseOperator):
         return SevenBridgesHook(self.sevenbridges_conn_id)
 
     def execute(self, context: Context) -> str | None:
+        from airflow_provider_tis.hooks.sevenbridges_async import NOT_ABORTABLE
         from airflow_provider_tis.hooks.sevenbridges_errors import SbgApiError, SbgNotFoundError
 
         try:
@@ -240,7 +281,10 @@ class SevenBridgesAbortTaskOperator(BaseOperator):
             )
             return None
         except SbgApiError as exc:
-            if exc.code != 7011:  # not abortable: only a DRAFT is left, which runs nothing
+            # not abortable: only a DRAFT is left (a finished or aborting task is returned by the hook).
+            # [I] The platform refuses to abort a DRAFT (7011: abort acts on CREATING, QUEUED, RUNNING);
+            # this operator's caller wants nothing running, and a DRAFT runs nothing: that is success.
+            if exc.code != NOT_ABORTABLE:
                 raise
             self.log.info(
                 "Seven Bridges task %s is a DRAFT: it runs nothing, nothing to abort.", self.sbg_task_id

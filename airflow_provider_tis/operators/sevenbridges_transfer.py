@@ -411,7 +411,9 @@ def _size(source: Any) -> int:
         stat = source.stat()
     except (FileNotFoundError, OSError) as exc:
         raise SbgConfigError(
-            f"Cannot upload {source}: it cannot be read ({exc}). Nothing was uploaded."
+            f"Cannot upload {source}: it cannot be read ({exc}). Check that the path exists on this "
+            "worker and is readable (a relative path is relative to the worker's working folder; give an "
+            "absolute path or a storage URL). Nothing was uploaded."
         ) from None
     size = stat["size"] if isinstance(stat, dict) else getattr(stat, "st_size", None)
     if not isinstance(size, int):

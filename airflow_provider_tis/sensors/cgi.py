@@ -6,25 +6,21 @@ are imported where a running task needs them, not at the top.
 
 from __future__ import annotations
 
-import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_tis.core.log_lines import LoggedLines
 from airflow_provider_tis.hooks.defaults import CGI_CONN_ID
-from airflow_provider_tis.version_compat import (
-    AirflowSensorTimeout,
-    BaseSensorOperator,
-    PokeReturnValue,
-    conf,
-)
+from airflow_provider_tis.sensors.base import RemoteJobSensor
+from airflow_provider_tis.version_compat import AirflowSensorTimeout, PokeReturnValue, conf
 
 if TYPE_CHECKING:
     from airflow_provider_tis.hooks.cgi import CgiHook
+    from airflow_provider_tis.triggers.cgi import CgiJobTrigger
     from airflow_provider_tis.version_compat import Context
 
 
-class CgiJobSensor(BaseSensorOperator):
+class CgiJobSensor(RemoteJobSensor):
     """Wait for a CGI job to end.
 
     Succeeds on Done and returns the job's summary (XCom); fails with :class:`CgiJobFailedError` on Error,
@@ -43,6 +39,7 @@ class CgiJobSensor(BaseSensorOperator):
 
     template_fields = ("job_id",)
     ui_color = "#fdebd0"
+    cancel_what = "delete CGI job"
 
     def __init__(
         self,
@@ -55,11 +52,15 @@ class CgiJobSensor(BaseSensorOperator):
         cancel_on_kill: bool = False,
         **kwargs: Any,
     ) -> None:
-        super().__init__(mode=mode, poke_interval=poke_interval, **kwargs)
+        super().__init__(
+            mode=mode,
+            poke_interval=poke_interval,
+            deferrable=deferrable,
+            cancel_on_kill=cancel_on_kill,
+            **kwargs,
+        )
         self.job_id = job_id
         self.cgi_conn_id = cgi_conn_id
-        self.deferrable = deferrable
-        self.cancel_on_kill = cancel_on_kill
         self._lines = LoggedLines("cgi_logged_lines")
 
     @cached_property
@@ -68,24 +69,19 @@ class CgiJobSensor(BaseSensorOperator):
 
         return CgiHook(self.cgi_conn_id)
 
-    def execute(self, context: Context) -> Any:
-        if not self.deferrable:
-            return super().execute(context)
-        done = self.poke(context)
-        if isinstance(done, PokeReturnValue):
-            return done.xcom_value
+    @property
+    def job_ref(self) -> str:
+        return self.job_id
+
+    def make_trigger(self, end_time: float) -> CgiJobTrigger:
         from airflow_provider_tis.triggers.cgi import CgiJobTrigger
 
-        self.defer(
-            trigger=CgiJobTrigger(
-                job_id=self.job_id,
-                cgi_conn_id=self.cgi_conn_id,
-                poll_interval=self.poke_interval,
-                end_time=time.time() + self.timeout,
-                cancel_on_kill=self.cancel_on_kill,
-            ),
-            method_name="execute_complete",
-            timeout=None,  # the trigger enforces the deadline, so execute_complete always runs
+        return CgiJobTrigger(
+            job_id=self.job_id,
+            cgi_conn_id=self.cgi_conn_id,
+            poll_interval=self.poke_interval,
+            end_time=end_time,
+            cancel_on_kill=self.cancel_on_kill,
         )
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
@@ -132,25 +128,11 @@ class CgiJobSensor(BaseSensorOperator):
         if status == "failed":
             raise CgiJobFailedError(message)
         if status == "timeout":
-            self._delete_if_asked()
+            self._cancel_if_asked()
             raise AirflowSensorTimeout(message)
         raise CgiError(message or f"CgiJobSensor got an incomplete trigger event {event!r}.")
 
-    def _load_token(self) -> str | None:
-        """Read the connection, which registers its token with the secret masker in this worker."""
-        try:
-            return self.hook.settings.token
-        except Exception:  # the event is still handled; a broken connection shows in any later call
-            return None
-
-    def on_kill(self) -> None:
-        self._delete_if_asked()
-
-    def _delete_if_asked(self) -> None:
-        if not self.cancel_on_kill:
-            return
-        try:
-            self.hook.delete_job(self.job_id)
-            self.log.info("Deleted CGI job %s.", self.job_id)
-        except Exception as exc:  # best effort: never mask the reason the task is ending
-            self.log.warning("Could not delete CGI job %s: %s", self.job_id, exc)
+    def cancel(self) -> None:
+        """CGI has no cancel: the job is deleted (a job left behind uses the account's quota)."""
+        self.hook.delete_job(self.job_id)
+        self.log.info("Deleted CGI job %s.", self.job_id)

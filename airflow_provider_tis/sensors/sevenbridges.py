@@ -7,28 +7,25 @@ are imported where a running task needs them, not at the top.
 
 from __future__ import annotations
 
-import time
+from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_tis.hooks.defaults import SEVENBRIDGES_CONN_ID
-from airflow_provider_tis.version_compat import (
-    AirflowSensorTimeout,
-    BaseSensorOperator,
-    PokeReturnValue,
-    conf,
-)
+from airflow_provider_tis.sensors.base import RemoteJobSensor
+from airflow_provider_tis.version_compat import AirflowSensorTimeout, PokeReturnValue, conf
 
 if TYPE_CHECKING:
     from airflow_provider_tis.hooks.sevenbridges import SevenBridgesHook
     from airflow_provider_tis.hooks.sevenbridges_models import SbgTask
+    from airflow_provider_tis.triggers.sevenbridges import SevenBridgesTaskTrigger
     from airflow_provider_tis.version_compat import Context
 
 #: The task state store key of the progress last logged (Airflow >= 3.3 keeps it across reschedules).
 PROGRESS_KEY = "sevenbridges_progress"
 
 
-class SevenBridgesTaskSensor(BaseSensorOperator):
+class SevenBridgesTaskSensor(RemoteJobSensor):
     """Wait for a Seven Bridges task to end.
 
     Succeeds on COMPLETED and returns the task's summary with its ``outputs`` (XCom). Fails with
@@ -52,6 +49,7 @@ class SevenBridgesTaskSensor(BaseSensorOperator):
 
     template_fields = ("sbg_task_id",)
     ui_color = "#d6eaf8"
+    cancel_what = "abort Seven Bridges task"
 
     def __init__(
         self,
@@ -64,11 +62,16 @@ class SevenBridgesTaskSensor(BaseSensorOperator):
         cancel_on_kill: bool = False,
         **kwargs: Any,
     ) -> None:
-        super().__init__(mode=mode, poke_interval=poke_interval, **kwargs)
+        _check_interval(poke_interval)
+        super().__init__(
+            mode=mode,
+            poke_interval=poke_interval,
+            deferrable=deferrable,
+            cancel_on_kill=cancel_on_kill,
+            **kwargs,
+        )
         self.sbg_task_id = sbg_task_id
         self.sevenbridges_conn_id = sevenbridges_conn_id
-        self.deferrable = deferrable
-        self.cancel_on_kill = cancel_on_kill
         self._said = ""  # the progress last logged in this process
 
     @cached_property
@@ -77,24 +80,19 @@ class SevenBridgesTaskSensor(BaseSensorOperator):
 
         return SevenBridgesHook(self.sevenbridges_conn_id)
 
-    def execute(self, context: Context) -> Any:
-        if not self.deferrable:
-            return super().execute(context)
-        done = self.poke(context)
-        if isinstance(done, PokeReturnValue):
-            return done.xcom_value
+    @property
+    def job_ref(self) -> str:
+        return self.sbg_task_id
+
+    def make_trigger(self, end_time: float) -> SevenBridgesTaskTrigger:
         from airflow_provider_tis.triggers.sevenbridges import SevenBridgesTaskTrigger
 
-        self.defer(
-            trigger=SevenBridgesTaskTrigger(
-                task_id=self.sbg_task_id,
-                sevenbridges_conn_id=self.sevenbridges_conn_id,
-                poll_interval=self.poke_interval,
-                end_time=time.time() + self.timeout,
-                cancel_on_kill=self.cancel_on_kill,
-            ),
-            method_name="execute_complete",
-            timeout=None,  # the trigger enforces the deadline, so execute_complete always runs
+        return SevenBridgesTaskTrigger(
+            task_id=self.sbg_task_id,
+            sevenbridges_conn_id=self.sevenbridges_conn_id,
+            poll_interval=self.poke_interval,
+            end_time=end_time,
+            cancel_on_kill=self.cancel_on_kill,
         )
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
@@ -205,25 +203,23 @@ class SevenBridgesTaskSensor(BaseSensorOperator):
         if status == "failed":
             raise SbgTaskFailedError(message)
         if status == "timeout":
-            self._abort_if_asked()
+            self._cancel_if_asked()
             raise AirflowSensorTimeout(message)
         raise SbgError(message or f"SevenBridgesTaskSensor got an incomplete trigger event {event!r}.")
 
-    def _load_token(self) -> str | None:
-        """Read the connection, which registers its token with the secret masker in this worker."""
-        try:
-            return self.hook.settings.token
-        except Exception:  # the event is still handled; a broken connection shows in any later call
-            return None
+    def cancel(self) -> None:
+        task = self.hook.abort_task(self.sbg_task_id)
+        self.log.info("Aborted Seven Bridges task %s (now %s).", self.sbg_task_id, task.status.value)
 
-    def on_kill(self) -> None:
-        self._abort_if_asked()
 
-    def _abort_if_asked(self) -> None:
-        if not self.cancel_on_kill:
-            return
-        try:
-            task = self.hook.abort_task(self.sbg_task_id)
-            self.log.info("Aborted Seven Bridges task %s (now %s).", self.sbg_task_id, task.status.value)
-        except Exception as exc:  # best effort: never mask the reason the task is ending
-            self.log.warning("Could not abort Seven Bridges task %s: %s", self.sbg_task_id, exc)
+def _check_interval(poke_interval: Any) -> None:
+    """Refuse an interval that is not a positive number of seconds when the DAG is parsed: 0 would poll
+    without pause and use up the token's 1,000 requests per 5 minutes that every DAG shares (§1.3)."""
+    seconds = poke_interval.total_seconds() if isinstance(poke_interval, timedelta) else poke_interval
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0:
+        from airflow_provider_tis.hooks.sevenbridges_errors import SbgConfigError
+
+        raise SbgConfigError(
+            f"poke_interval must be a positive number of seconds, got {poke_interval!r}. One token has "
+            "1,000 requests per 5 minutes for every DAG that uses it: give 30 or more (default 60)."
+        )

@@ -338,16 +338,4 @@ def test_download_info_gives_a_working_presigned_link(hook, sim):
     assert requests.get(url, timeout=10).content == bytes(range(256))
 
 
-def test_a_download_broken_after_its_link_expired_continues_on_a_new_link(hook, sim, tmp_path, logs):
-    data = os.urandom(300_000)
-    file_id = sim.add_file("big.bin", data)
-    sim.config.url_ttl = 1.0
-    sim.faults.drop_download_after(100_000)  # the first transfer breaks ...
-    sim.faults.slow("store", 1.5, times=1, after=1)  # ... and its resume arrives after the link expired
-    assert hook.download_file(file_id, tmp_path / "big.bin") == len(data)
-    assert (tmp_path / "big.bin").read_bytes() == data
-    assert statuses(sim, "store") == [200, 403, 206] and len(sim.requests_to("download_info")) == 2
-    assert [p.name for p in tmp_path.iterdir()] == ["big.bin"]  # no partial file left
-    lines = logs()
-    assert any("link expired" in line for line in lines)
-    assert not leaks(lines, sim)
+# a link that expires mid-download: tests/reliability/test_sevenbridges_faults.py (with the Range checked)

@@ -130,11 +130,54 @@ def test_a_retry_after_a_lost_create_answer_reuses_the_draft_and_runs_it(sim):
     assert sim.task(draft.id).status != "DRAFT" and len(sim.jobs.jobs) == 1
 
 
-def test_a_failed_task_of_an_earlier_try_is_not_reused(sim):
-    first = run_task(sim, app=sim.failing_app, inputs={"reads": sim.add_file("r.fq", "ACGT")})
-    sim.wait_for_status(first, timeout=10)
-    second = run_task(sim, app=sim.failing_app, inputs={"reads": sim.add_file("r2.fq", "ACGT")})
-    assert second != first
+@pytest.mark.parametrize("ended", ["FAILED", "ABORTED"])
+def test_a_failed_or_aborted_task_of_an_earlier_try_is_kept_and_a_new_one_runs(sim, logs, ended):
+    """[I] The documented choice: a retry is meant to run the app again, so the earlier try's FAILED or
+    ABORTED task is left as it is (its logs stay) and one new task is created and run."""
+    sim.config.run_seconds = 30
+    first = run_task(sim, make_context(task_id="run", try_number=1))
+    with sim.lock:
+        sim.jobs.jobs[first].status = ended
+    second = run_task(sim, make_context(task_id="run", try_number=2))
+    assert second != first and sim.task(first).status == ended and sim.task(second).status != "DRAFT"
+    assert len(sim.requests_to("task_create")) == 2 and len(sim.jobs.jobs) == 2
+    assert any(f"ended {ended}" in line and "creating a new task" in line for line in logs())
+    third = run_task(sim, make_context(task_id="run", try_number=3))
+    assert third == second  # the new one, still running, is reused: never a third
+
+
+def test_aborting_a_draft_leaves_it_a_draft_and_succeeds(sim):
+    """[I] The platform refuses to abort a DRAFT (7011); the abort operator wants nothing running, and a
+    DRAFT runs nothing."""
+    draft = sim.jobs.create(
+        sim.username, {"project": sim.project, "app": sim.demo_app, "inputs": {}}, run=False
+    )
+    assert (
+        SevenBridgesAbortTaskOperator(task_id="abort", sbg_task_id=draft.id).execute(make_context())
+        == "DRAFT"
+    )
+    assert sim.task(draft.id).status == "DRAFT" and [r.status for r in sim.requests_to("task_abort")] == [400]
+
+
+@pytest.mark.parametrize(
+    ("host", "page"),
+    [
+        (
+            "https://api.sb.biodatacatalyst.nhlbi.nih.gov/v2",
+            "https://platform.sb.biodatacatalyst.nhlbi.nih.gov",
+        ),
+        ("https://cgc-api.sbgenomics.com/v2", "https://cgc.sbgenomics.com"),
+        ("http://localhost:8080/v2", "http://localhost:8080"),
+    ],
+)
+def test_the_task_page_is_on_the_ui_host_of_the_api_host(monkeypatch, host, page):
+    """[I] The UI host comes from a table of the known platforms; any other API host keeps its own."""
+    from airflow_provider_tis.hooks.sevenbridges import SevenBridgesHook
+
+    conn = {"conn_type": "sevenbridges", "host": host, "password": "t0ken", "extra": {"project": "a/b"}}
+    monkeypatch.setenv("AIRFLOW_CONN_SEVENBRIDGES_DEFAULT", json.dumps(conn))
+    task_id = "1c9f2f8a-6a3c-4b7e-9d1e-2f3a4b5c6d7e"
+    assert SevenBridgesHook().task_url(task_id) == f"{page}/u/a/b/tasks/{task_id}/"
 
 
 @pytest.mark.parametrize(
