@@ -29,10 +29,19 @@ _MISSING = object()  # a job the listing does not show (deleted, or not the list
 
 
 class _Wait:
-    __slots__ = ("done", "interval", "item_id", "seen")
+    __slots__ = ("done", "interval", "item_ids", "seen")
 
-    def __init__(self, item_id: str, seen: Hashable, interval: float, done: asyncio.Future[None]) -> None:
-        self.item_id, self.seen, self.interval, self.done = item_id, seen, interval, done
+    def __init__(
+        self,
+        item_ids: tuple[str, ...],
+        seen: tuple[Hashable, ...],
+        interval: float,
+        done: asyncio.Future[None],
+    ) -> None:
+        self.item_ids, self.seen, self.interval, self.done = item_ids, seen, interval, done
+
+    def changed_in(self, listing: Mapping[str, Hashable]) -> bool:
+        return any(listing.get(i, _MISSING) != seen for i, seen in zip(self.item_ids, self.seen, strict=True))
 
 
 class PollGroup:
@@ -52,11 +61,21 @@ class PollGroup:
         self._waits: set[_Wait] = set()
         self._task: asyncio.Task[None] | None = None
 
-    async def changed(self, item_id: str, seen: Hashable, interval: float) -> None:
+    async def changed(self, item_id: str | tuple[str, ...], seen: Hashable, interval: float) -> None:
         """Return once a listing shows job ``item_id`` with a fingerprint other than ``seen``, or not at
         all. A listing that fails raises its error here, in every wait of the group (each trigger decides
-        for itself what the error means to it)."""
-        wait = _Wait(item_id, seen, interval, asyncio.get_running_loop().create_future())
+        for itself what the error means to it).
+
+        A wait on several jobs at once (one trigger waiting for many samples) gives ``item_id`` as a tuple
+        of ids and ``seen`` as the tuple of their fingerprints, in the same order: it returns once any of
+        them differs from what was seen, or is not listed.
+        """
+        if isinstance(item_id, tuple):
+            if not isinstance(seen, tuple) or len(seen) != len(item_id):
+                raise ValueError("A wait on several ids needs a tuple of as many fingerprints as seen.")
+            wait = _Wait(item_id, seen, interval, asyncio.get_running_loop().create_future())
+        else:
+            wait = _Wait((item_id,), (seen,), interval, asyncio.get_running_loop().create_future())
         self._waits.add(wait)
         if self._task is None or self._task.done():
             self._task = asyncio.ensure_future(self._run())
@@ -74,7 +93,7 @@ class PollGroup:
             await asyncio.sleep(min(wait.interval for wait in self._waits))
             waits = list(self._waits)
             try:
-                listing = await self.lister(self.client, sorted({wait.item_id for wait in waits}))
+                listing = await self.lister(self.client, sorted({i for wait in waits for i in wait.item_ids}))
             except Exception as exc:
                 for wait in waits:
                     if not wait.done.done():
@@ -83,7 +102,7 @@ class PollGroup:
             finally:
                 self.listings += 1
             for wait in waits:
-                if not wait.done.done() and listing.get(wait.item_id, _MISSING) != wait.seen:
+                if not wait.done.done() and wait.changed_in(listing):
                     wait.done.set_result(None)
 
 

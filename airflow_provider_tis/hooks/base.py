@@ -17,6 +17,8 @@ from airflow_provider_tis.core.shared_clients import SharedClient
 from airflow_provider_tis.version_compat import BaseHook, aget_connection, mask_secret
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from airflow_provider_tis.core.http import Session
     from airflow_provider_tis.core.retry import RetryPolicy
 
@@ -129,6 +131,23 @@ def http_warning(base_url: str, conn_id: str) -> tuple[str, str, str] | None:
             conn_id,
         )
     return None
+
+
+def form_behaviour(behaviour: Mapping[str, Any]) -> dict[str, Any]:
+    """A connection form layout of get_provider_info as Airflow < 3.2 asks hooks for it (underscored keys)."""
+    return {key.replace("-", "_"): behaviour[key] for key in ("hidden-fields", "relabeling", "placeholders")}
+
+
+def form_widgets(fields: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The extra fields of a connection form as Airflow < 3.2's Flask AppBuilder UI wants them."""
+    from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+    from flask_babel import lazy_gettext
+    from wtforms import StringField
+
+    return {
+        name: StringField(lazy_gettext(field["label"]), widget=BS3TextFieldWidget())
+        for name, field in fields.items()
+    }
 
 
 class ServiceHook(BaseHook):

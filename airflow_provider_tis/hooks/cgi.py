@@ -14,6 +14,7 @@ from airflow_provider_tis.core.retry import RetryPolicy
 from airflow_provider_tis.core.upload import MultipartBody, SizedReader, UploadSource
 from airflow_provider_tis.hooks.base import (
     ServiceHook,
+    form_behaviour,
     http_warning,
     normalize_base_url,
     parse_number,
@@ -121,11 +122,7 @@ class CgiHook(ServiceHook):
         """Connection form layout for Airflow < 3.2 (newer versions read get_provider_info)."""
         from airflow_provider_tis.get_provider_info import CGI_FIELD_BEHAVIOUR
 
-        return {
-            "hidden_fields": CGI_FIELD_BEHAVIOUR["hidden-fields"],
-            "relabeling": CGI_FIELD_BEHAVIOUR["relabeling"],
-            "placeholders": CGI_FIELD_BEHAVIOUR["placeholders"],
-        }
+        return form_behaviour(CGI_FIELD_BEHAVIOUR)
 
     # -- connection ---------------------------------------------------------------------------
 

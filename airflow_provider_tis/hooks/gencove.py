@@ -18,6 +18,8 @@ from airflow_provider_tis.core.errors import ErrorKinds, ProviderError
 from airflow_provider_tis.core.retry import RetryPolicy
 from airflow_provider_tis.hooks.base import (
     ServiceHook,
+    form_behaviour,
+    form_widgets,
     is_local,
     normalize_base_url,
     parse_number,
@@ -106,24 +108,16 @@ class GencoveHook(GencoveTransfers, ServiceHook):
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
         """Connection form layout for Airflow < 3.2 (newer versions read get_provider_info)."""
-        from airflow_provider_tis.get_provider_info import GENCOVE_FIELD_BEHAVIOUR as behaviour
+        from airflow_provider_tis.get_provider_info import GENCOVE_FIELD_BEHAVIOUR
 
-        keys = ("hidden-fields", "relabeling", "placeholders")
-        return {key.replace("-", "_"): behaviour[key] for key in keys}
+        return form_behaviour(GENCOVE_FIELD_BEHAVIOUR)
 
     @staticmethod
     def get_connection_form_widgets() -> dict[str, Any]:
         """Extra connection form fields for Airflow < 3.2 (Flask AppBuilder UI)."""
-        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
-        from flask_babel import lazy_gettext
-        from wtforms import StringField
+        from airflow_provider_tis.get_provider_info import GENCOVE_CONNECTION_FIELDS
 
-        from airflow_provider_tis.get_provider_info import GENCOVE_CONNECTION_FIELDS as fields
-
-        return {
-            name: StringField(lazy_gettext(field["label"]), widget=BS3TextFieldWidget())
-            for name, field in fields.items()
-        }
+        return form_widgets(GENCOVE_CONNECTION_FIELDS)
 
     # -- connection ---------------------------------------------------------------------------
 

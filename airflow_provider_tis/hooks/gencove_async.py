@@ -83,6 +83,21 @@ class AsyncGencoveClient(AsyncHttpClient):
             await self._json("GET", f"/samples/{sample_id}", f"get sample {sample_id}")
         )
 
+    async def cancel_samples(self, project_id: str, sample_ids: Iterable[str]) -> list[str]:
+        """Cancel samples still being analysed, at most 20 per call as the sync hook does (§3.3); the ids
+        sent. Never retried: a cancel the service received must not be sent again."""
+        from airflow_provider_tis.hooks.gencove import CANCEL_MAX  # the hook imports this module
+
+        project_id = check_uuid(project_id, "project_id")
+        ids = list(dict.fromkeys(check_uuid(s, "sample_ids") for s in sample_ids))
+        for start in range(0, len(ids), CANCEL_MAX):
+            batch = ids[start : start + CANCEL_MAX]
+            path = f"/project-cancel-samples/{project_id}"
+            await self.request(
+                "POST", path, action=f"cancel {len(batch)} samples", json={"sample_ids": batch}, retry=False
+            )
+        return ids
+
     async def project_samples(
         self,
         project_id: str,

@@ -108,6 +108,11 @@ class GencoveTransferError(GencoveError, TransferError):
     """A download could not be completed or verified (size, SHA-256); nothing was kept under its name."""
 
 
+class GencoveSampleStatusError(GencoveError):
+    """Samples waited for ended ``failed``, ``failed qc`` or canceled, or are not in the project: the
+    message names each with its client id, status and status note."""
+
+
 class GencoveArchivedError(GencoveError):
     """The sample's files are archived (or still being restored): restore them first."""
 

@@ -123,19 +123,35 @@ class GencoveTransfers:
         uploads: dict[str, str] = {}  # upload id -> client id
         for client_id, urls in samples.items():
             for read, url in enumerate(urls, 1):
-                body = {"destination_path": f"{prefix}{client_id}_R{read}.fastq.gz", "source_url": url}
-                action = f"import R{read} of {client_id} from {redact_url(url)}"
-                answer = self._json("POST", "/uploads-url/", action, json=body, retry=False)
-                if not isinstance(answer, dict) or not isinstance(answer.get("id"), str):
-                    raise unexpected_answer(f"the import of {client_id}", answer)
-                uploads[answer["id"]] = client_id
-        rows = self._wait_for_uploads(prefix, uploads, timeout, poll_interval)
+                uploads[self.import_url(f"{prefix}{client_id}_R{read}.fastq.gz", url)] = client_id
+        rows = self.wait_for_uploads(prefix, uploads, timeout, poll_interval)
         return self.assign_samples(project_id, rows, metadata=metadata)
 
-    def _wait_for_uploads(
+    def import_url(self, destination_path: str, source_url: str) -> str:
+        """Ask Gencove to fetch one FASTQ from a URL (``POST /uploads-url/``), sent once; the upload's id.
+
+        :param destination_path: the upload's ``gncv://`` path, e.g. ``gncv://batch1/S1_R1.fastq.gz``.
+        :param source_url: an http(s) URL Gencove can fetch (shown in messages without its query string).
+        """
+        if not destination_path.startswith("gncv://"):
+            raise GencoveConfigError(f"destination_path must start with gncv://, got {destination_path!r}.")
+        body = {"destination_path": destination_path, "source_url": source_url}
+        action = f"import {destination_path} from {redact_url(source_url)}"
+        answer = self._json("POST", "/uploads-url/", action, json=body, retry=False)
+        if not isinstance(answer, dict) or not isinstance(answer.get("id"), str):
+            raise unexpected_answer(f"the import of {destination_path}", answer)
+        return str(answer["id"])
+
+    def wait_for_uploads(
         self, prefix: str, uploads: Mapping[str, str], timeout: float, poll_interval: float
     ) -> list[dict[str, Any]]:
-        """The sample sheet rows of ``uploads`` once every one of them is there (it lists succeeded ones)."""
+        """The sample sheet rows of ``uploads`` once every one of them is there (it lists succeeded ones).
+
+        :param prefix: the ``gncv://`` folder the uploads are under.
+        :param uploads: upload id -> client id (named when an upload does not arrive in time).
+        :param timeout: seconds to wait at most.
+        :param poll_interval: seconds between reads of the sample sheet.
+        """
         deadline = time.monotonic() + timeout
         while True:
             rows = self.sample_sheet(search=prefix)
@@ -240,7 +256,9 @@ class GencoveTransfers:
                 have = ", ".join(sorted({f.file_type for f in files})) or "none"
                 raise GencoveConfigError(
                     f"Sample {sample.id} ({sample.last_status.status}) has no file of type "
-                    f"{', '.join(missing)}; it has: {have}. A sample that failed keeps only its inputs."
+                    f"{', '.join(missing)}; it has: {have}. A sample that failed keeps only its inputs: leave it "
+                    "out (GencoveSampleSensor(allow_failed=True) returns only the samples that succeeded), or "
+                    "ask only for file types it has. Nothing was downloaded."
                 )
             files = [f for f in files if f.file_type in wanted]
         return [GencoveFileSource(self, sample.id, f) for f in files]

@@ -14,7 +14,7 @@ from airflow_provider_tis.core.http import AsyncHttpClient
 from airflow_provider_tis.core.retry import RETRYABLE_STATUS, RetryPolicy, retry_after_seconds
 from airflow_provider_tis.core.upload import MultipartBody, SizedReader, UploadSource
 from airflow_provider_tis.get_provider_info import CONNECTION_FIELDS, UI_FIELD_BEHAVIOUR
-from airflow_provider_tis.hooks.base import ServiceHook
+from airflow_provider_tis.hooks.base import ServiceHook, form_widgets
 from airflow_provider_tis.hooks.connection import TisSettings, connection_warnings, settings_from_connection
 from airflow_provider_tis.hooks.defaults import TIS_CONN_ID
 from airflow_provider_tis.hooks.models import AppInfo, Job, OutputFile, ServerInfo, TokenInfo, size_bounds
@@ -163,14 +163,7 @@ class TisHook(ServiceHook):
     @staticmethod
     def get_connection_form_widgets() -> dict[str, Any]:
         """Extra connection form fields for Airflow < 3.2 (Flask AppBuilder UI)."""
-        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
-        from flask_babel import lazy_gettext
-        from wtforms import StringField
-
-        return {
-            name: StringField(lazy_gettext(field["label"]), widget=BS3TextFieldWidget())
-            for name, field in CONNECTION_FIELDS.items()
-        }
+        return form_widgets(CONNECTION_FIELDS)
 
     settings: TisSettings  # read once, by ServiceHook
 

@@ -1,4 +1,4 @@
-"""Operators of the provider: TOPMed/Michigan Imputation Server and Cancer Genome Interpreter."""
+"""Operators of the provider, one module per service (and its transfers)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,14 @@ if TYPE_CHECKING:
         CgiSubmitOperator,
     )
     from airflow_provider_tis.operators.download import DownloadResultsOperator
+    from airflow_provider_tis.operators.gencove import (
+        GencoveCancelSamplesOperator,
+        GencoveRestoreSamplesOperator,
+    )
+    from airflow_provider_tis.operators.gencove_transfer import (
+        GencoveDownloadOperator,
+        GencoveImportSamplesOperator,
+    )
     from airflow_provider_tis.operators.sevenbridges import (
         SevenBridgesAbortTaskOperator,
         SevenBridgesRunTaskOperator,
@@ -33,6 +41,10 @@ __all__ = [
     "CgiJobLink",
     "CgiSubmitOperator",
     "DownloadResultsOperator",
+    "GencoveCancelSamplesOperator",
+    "GencoveDownloadOperator",
+    "GencoveImportSamplesOperator",
+    "GencoveRestoreSamplesOperator",
     "SevenBridgesAbortTaskOperator",
     "SevenBridgesDownloadOperator",
     "SevenBridgesRunTaskOperator",
@@ -51,6 +63,10 @@ __getattr__ = lazy_exports(
         "CgiJobLink": "airflow_provider_tis.operators.cgi",
         "CgiSubmitOperator": "airflow_provider_tis.operators.cgi",
         "DownloadResultsOperator": "airflow_provider_tis.operators.download",
+        "GencoveCancelSamplesOperator": "airflow_provider_tis.operators.gencove",
+        "GencoveDownloadOperator": "airflow_provider_tis.operators.gencove_transfer",
+        "GencoveImportSamplesOperator": "airflow_provider_tis.operators.gencove_transfer",
+        "GencoveRestoreSamplesOperator": "airflow_provider_tis.operators.gencove",
         "SevenBridgesAbortTaskOperator": "airflow_provider_tis.operators.sevenbridges",
         "SevenBridgesDownloadOperator": "airflow_provider_tis.operators.sevenbridges_transfer",
         "SevenBridgesRunTaskOperator": "airflow_provider_tis.operators.sevenbridges",

@@ -103,8 +103,9 @@ class JobPollingTrigger(BaseTrigger):
         class; None: the trigger polls on its own."""
         return None
 
-    def watch_key(self) -> str:
-        """What this trigger waits on in the lister's answer: its job's id, unless a subclass says otherwise."""
+    def watch_key(self) -> str | tuple[str, ...]:
+        """What this trigger waits on in the lister's answer: its job's id, unless a subclass says otherwise
+        (a tuple of ids, with :attr:`seen` the tuple of their fingerprints: woken when any of them changes)."""
         return self.job_id
 
     def gone_message(self) -> str:

@@ -99,6 +99,7 @@ def test_the_installed_wheel_is_a_provider_with_its_connection_form_and_example_
     assert found["import_errors"] == {}
     assert found["dags"] == [
         "cgi_interpretation",
+        "gencove_samples",
         "michigan_imputation",
         "sevenbridges_workflow",
         "tis_batches",

@@ -98,3 +98,19 @@ async def test_the_lister_is_given_the_ids_waited_on():
     for wait in waits:
         wait.cancel()
     await asyncio.gather(*waits, return_exceptions=True)
+
+
+async def test_a_wait_on_several_ids_wakes_when_any_of_them_changes():
+    listing = Listing({"a": "RUNNING", "b": "RUNNING", "c": "RUNNING"})
+    group = poll_group(Client(), listing)
+    many = asyncio.ensure_future(group.changed(("a", "b"), ("RUNNING", "RUNNING"), 0.02))
+    single = asyncio.ensure_future(group.changed("c", "RUNNING", 0.02))
+    await asyncio.sleep(0.08)
+    assert not many.done() and not single.done()
+    listing.jobs["b"] = "DONE"
+    await asyncio.wait_for(many, 1)
+    assert not single.done()
+    single.cancel()
+    await asyncio.gather(single, return_exceptions=True)
+    with pytest.raises(ValueError, match="as many fingerprints"):
+        await group.changed(("a", "b"), "RUNNING", 0.02)
