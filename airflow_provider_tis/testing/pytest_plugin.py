@@ -1,4 +1,5 @@
-"""pytest plugin: the ``tis_simulator`` and ``cgi_simulator`` fixtures, for testing DAGs offline.
+"""pytest plugin: the ``tis_simulator``, ``cgi_simulator``, ``sevenbridges_simulator`` and ``gencove_simulator``
+fixtures, for testing DAGs offline.
 
 Installed with the provider (entry point ``tis_simulator``), so the fixtures are available in any test
 suite. Configure them per test with a marker::
@@ -10,6 +11,12 @@ suite. Configure them per test with a marker::
     @pytest.mark.cgi_simulator(max_jobs=2)
     def test_my_cgi_dag(cgi_simulator):
         ...  # AIRFLOW_CONN_CGI_DEFAULT points at the simulator here
+
+    def test_my_gencove_dag(gencove_simulator):
+        ...  # AIRFLOW_CONN_GENCOVE_DEFAULT; gencove_simulator.project_id is a project to use
+
+Each fixture's simulator runs with fast timings (the FAST options of its package), which a marker's
+options override.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from airflow_provider_tis.testing.cgi.simulator import CgiSimulator
+    from airflow_provider_tis.testing.gencove.simulator import GencoveSimulator
+    from airflow_provider_tis.testing.sevenbridges.simulator import SevenBridgesSimulator
     from airflow_provider_tis.testing.tis.simulator import TisSimulator
 
 FAST = {"run_seconds": 0.3, "export_seconds": 0.1, "cancel_settle_seconds": 0.2}
@@ -34,6 +43,15 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line(
         "markers", "cgi_simulator(**options): options for the cgi_simulator fixture (CgiSimulator arguments)"
+    )
+    config.addinivalue_line(
+        "markers",
+        "sevenbridges_simulator(**options): options for the sevenbridges_simulator fixture "
+        "(SevenBridgesSimulator arguments)",
+    )
+    config.addinivalue_line(
+        "markers",
+        "gencove_simulator(**options): options for the gencove_simulator fixture (GencoveSimulator arguments)",
     )
 
 
@@ -58,4 +76,33 @@ def cgi_simulator(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
     options = {**CGI_FAST, **(marker.kwargs if marker else {})}
     with CgiSimulator(**options) as sim:
         monkeypatch.setenv("AIRFLOW_CONN_CGI_DEFAULT", sim.connection_json())
+        yield sim
+
+
+@pytest.fixture
+def sevenbridges_simulator(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[SevenBridgesSimulator]:
+    """A running Seven Bridges simulator with fast tasks; ``AIRFLOW_CONN_SEVENBRIDGES_DEFAULT`` points at it
+    (its project as the connection's default)."""
+    from airflow_provider_tis.testing.sevenbridges import FAST as SBG_FAST
+    from airflow_provider_tis.testing.sevenbridges.simulator import SevenBridgesSimulator
+
+    marker = request.node.get_closest_marker("sevenbridges_simulator")
+    with SevenBridgesSimulator(**{**SBG_FAST, **(marker.kwargs if marker else {})}) as sim:
+        monkeypatch.setenv("AIRFLOW_CONN_SEVENBRIDGES_DEFAULT", sim.connection_json())
+        yield sim
+
+
+@pytest.fixture
+def gencove_simulator(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[GencoveSimulator]:
+    """A running Gencove simulator with fast samples; ``AIRFLOW_CONN_GENCOVE_DEFAULT`` points at it."""
+    from airflow_provider_tis.testing.gencove import FAST as GENCOVE_FAST
+    from airflow_provider_tis.testing.gencove.simulator import GencoveSimulator
+
+    marker = request.node.get_closest_marker("gencove_simulator")
+    with GencoveSimulator(**{**GENCOVE_FAST, **(marker.kwargs if marker else {})}) as sim:
+        monkeypatch.setenv("AIRFLOW_CONN_GENCOVE_DEFAULT", sim.connection_json())
         yield sim
