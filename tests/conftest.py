@@ -8,6 +8,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 _AIRFLOW_HOME = tempfile.mkdtemp(prefix="tis-test-airflow-home-")
 os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
@@ -19,6 +20,9 @@ os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_AIRFLOW_HOME}/
 import pytest  # noqa: E402
 
 from airflow_provider_tis.testing.tokens import api_token  # noqa: E402
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 SECRET = b"unit-test-secret"
 
@@ -114,11 +118,8 @@ def finished_job(tis_simulator, submit) -> str:
     return job_id
 
 
-@pytest.fixture
-def memory_fs():
-    """A fresh in-memory filesystem registered for memory:// ObjectStoragePaths."""
-    from fsspec.implementations.memory import MemoryFileSystem
-
+def attach_memory_fs(fs: Any) -> Callable[[], None]:
+    """Register ``fs`` (emptied) for memory:// ObjectStoragePaths on either Airflow; returns the cleanup."""
     from airflow_provider_tis.version_compat import AIRFLOW_V_3_0_PLUS
 
     if AIRFLOW_V_3_0_PLUS:
@@ -128,10 +129,19 @@ def memory_fs():
         from airflow.io.store import _STORE_CACHE, attach
 
     _STORE_CACHE.clear()
-    fs = MemoryFileSystem()
     fs.store.clear()
     fs.pseudo_dirs.clear()
     fs.pseudo_dirs.append("")
     attach("memory", fs=fs)
+    return _STORE_CACHE.clear
+
+
+@pytest.fixture
+def memory_fs():
+    """A fresh in-memory filesystem registered for memory:// ObjectStoragePaths."""
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    fs = MemoryFileSystem()
+    cleanup = attach_memory_fs(fs)
     yield fs
-    _STORE_CACHE.clear()
+    cleanup()

@@ -29,6 +29,7 @@ from airflow_provider_tis.operators.gencove_transfer import (
 )
 from airflow_provider_tis.testing.gencove import FAST, GencoveSimulator
 from airflow_provider_tis.version_compat import ObjectStoragePath
+from tests.conftest import attach_memory_fs
 from tests.operators.conftest import make_context
 
 UPLOAD_BUCKET = "gencove-sim-uploads"
@@ -126,12 +127,7 @@ class SigningMemoryFS(MemoryFileSystem):
 
 @pytest.fixture
 def signing_fs():
-    from airflow.sdk.io import attach
-    from airflow.sdk.io.store import _STORE_CACHE
-
     fs = SigningMemoryFS()
-    fs.store.clear()
-    fs.pseudo_dirs[:] = [""]
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
@@ -151,10 +147,9 @@ def signing_fs():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     SigningMemoryFS.base = f"http://127.0.0.1:{server.server_address[1]}"
-    _STORE_CACHE.clear()
-    attach("memory", fs=fs)
+    cleanup = attach_memory_fs(fs)
     yield fs
-    _STORE_CACHE.clear()
+    cleanup()
     server.shutdown()
     server.server_close()
 
