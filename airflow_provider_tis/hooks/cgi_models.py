@@ -15,8 +15,8 @@ from airflow_provider_tis.core.errors import (
     ProviderError,
     ResponseError,
     describe_failure,
-    shape_of,
 )
+from airflow_provider_tis.core.fields import AnswerReader
 from airflow_provider_tis.core.retry import retry_after_seconds
 
 if TYPE_CHECKING:
@@ -137,12 +137,11 @@ def check_job_id(job_id: object) -> str:
     return job_id
 
 
-def unexpected_answer(what: str, data: object) -> CgiResponseError:
-    shape = shape_of(data)
-    return CgiResponseError(
-        f"CGI sent an unexpected answer for {what} ({shape}). Check that the connection's host is the "
-        "Cancer Genome Interpreter (https://www.cancergenomeinterpreter.org)."
-    )
+#: How CGI's answers are read (fail closed; see core.fields).
+ANSWERS = AnswerReader(
+    "CGI", CgiResponseError, "the Cancer Genome Interpreter (https://www.cancergenomeinterpreter.org)"
+)
+unexpected_answer = ANSWERS.unexpected
 
 
 def error_from_response(response: Response, *, conn_id: str, action: str, secret: str | None) -> CgiApiError:

@@ -22,8 +22,8 @@ from airflow_provider_tis.core.errors import (
     ResponseError,
     scrub,
     server_message,
-    shape_of,
 )
+from airflow_provider_tis.core.fields import AnswerReader
 from airflow_provider_tis.core.retry import RETRYABLE_STATUS, retry_after_seconds
 
 SERVICE = "Gencove"
@@ -263,12 +263,11 @@ def error_from_response(response: Any, *, conn_id: str, action: str, secret: str
     return GencoveApiError(prefix, **kwargs)
 
 
-def unexpected_answer(what: str, data: object) -> GencoveResponseError:
-    """JSON of the wrong shape: say what was expected and show the shape only (values may be private)."""
-    return GencoveResponseError(
-        f"{SERVICE} sent an unexpected answer for {what} ({shape_of(data)}). Check that the connection's "
-        "host is Gencove's API, e.g. https://api.gencove.com (the API is under /api/v2)."
-    )
+#: How Gencove's answers are read (fail closed; see core.fields).
+ANSWERS = AnswerReader(
+    SERVICE, GencoveResponseError, "Gencove's API, e.g. https://api.gencove.com (the API is under /api/v2)"
+)
+unexpected_answer = ANSWERS.unexpected
 
 
 def check_uuid(value: object, argument: str) -> str:

@@ -12,7 +12,7 @@ from urllib.parse import unquote, urlsplit
 
 from airflow_provider_tis.core.files import safe_relative_name
 from airflow_provider_tis.hooks.gencove_errors import (
-    SERVICE,
+    ANSWERS,
     GencoveResponseError,
     parse_time,
     unexpected_answer,
@@ -74,31 +74,7 @@ class SampleStatus(str, Enum):
         return self is SampleStatus.SUCCEEDED
 
 
-def _object(data: object, what: str) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise unexpected_answer(what, data)
-    return data
-
-
-def _text(data: dict[str, Any], key: str, what: str, *, required: bool = False) -> str:
-    """A text field; one this provider relies on (``required``) must be a non-empty string."""
-    value = data.get(key)
-    if isinstance(value, str) and (value or not required):
-        return value
-    if not required and value is None:
-        return ""
-    if not required:
-        return str(value)
-    missing = "missing" if value is None else f"a {type(value).__name__}"
-    raise GencoveResponseError(
-        f"{SERVICE} sent {what} without a valid '{key}' ({missing}). Check that the connection's host is "
-        "Gencove's API (e.g. https://api.gencove.com)."
-    )
-
-
-def _int(data: dict[str, Any], key: str) -> int | None:
-    value = data.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+_object, _text, _int = ANSWERS.object, ANSWERS.text, ANSWERS.integer
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from airflow_provider_tis.core.errors import (
     redact_url,
     scrub,
     server_message,
-    shape_of,
 )
+from airflow_provider_tis.core.fields import AnswerReader
 from airflow_provider_tis.core.retry import RETRYABLE_STATUS, retry_after_seconds
 
 SERVICE = "Seven Bridges"
@@ -225,12 +225,13 @@ def error_from_response(response: Any, *, conn_id: str, action: str, secret: str
     return SbgApiError(f"{prefix}{docs}", **kwargs)
 
 
-def unexpected_answer(what: str, data: object) -> SbgResponseError:
-    """JSON of the wrong shape: say what was expected and show the shape only (values may be private)."""
-    return SbgResponseError(
-        f"{SERVICE} sent an unexpected answer for {what} ({shape_of(data)}). Check that the connection's "
-        "host is the platform's API base URL, e.g. https://api.sb.biodatacatalyst.nhlbi.nih.gov/v2."
-    )
+#: How the platform's answers are read (fail closed; see core.fields).
+ANSWERS = AnswerReader(
+    SERVICE,
+    SbgResponseError,
+    "the platform's API base URL, e.g. https://api.sb.biodatacatalyst.nhlbi.nih.gov/v2",
+)
+unexpected_answer = ANSWERS.unexpected
 
 
 class ItemAnswer:

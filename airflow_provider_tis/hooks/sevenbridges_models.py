@@ -9,6 +9,7 @@ from enum import Enum
 from typing import Any
 
 from airflow_provider_tis.hooks.sevenbridges_errors import (
+    ANSWERS,
     SERVICE,
     SbgResponseError,
     SbgTaskValidationError,
@@ -63,32 +64,7 @@ class SevenBridgesTaskStatus(str, Enum):
         return self is SevenBridgesTaskStatus.COMPLETED
 
 
-def _object(data: object, what: str) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise unexpected_answer(what, data)
-    return data
-
-
-def _text(data: dict[str, Any], key: str, what: str, *, required: bool = False) -> str:
-    """A text field; one this provider relies on (``required``) must be there, others default to ""."""
-    value = data.get(key)
-    if isinstance(value, str) and (value or not required):
-        return value
-    if not required:
-        return ""
-    raise SbgResponseError(
-        f"{SERVICE} sent {what} without a valid '{key}' ({shape_of_value(value)}). Check that the "
-        "connection's host is the platform's API base URL."
-    )
-
-
-def _number(data: dict[str, Any], key: str) -> int | None:
-    value = data.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def shape_of_value(value: object) -> str:
-    return "missing" if value is None else f"a {type(value).__name__}"
+_object, _text, _number = ANSWERS.object, ANSWERS.text, ANSWERS.integer
 
 
 @dataclass(frozen=True)
