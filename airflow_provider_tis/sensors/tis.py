@@ -12,12 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_tis.core.log_lines import LoggedLines
 from airflow_provider_tis.hooks.defaults import FAILED_SETTLE_SECONDS, TIS_CONN_ID
-from airflow_provider_tis.version_compat import (
-    AirflowSensorTimeout,
-    BaseSensorOperator,
-    PokeReturnValue,
-    conf,
-)
+from airflow_provider_tis.sensors.base import RemoteJobSensor
+from airflow_provider_tis.version_compat import AirflowSensorTimeout, PokeReturnValue, conf
 
 if TYPE_CHECKING:
     from airflow_provider_tis.hooks.models import Job
@@ -27,7 +23,7 @@ if TYPE_CHECKING:
 _RESTARTED_KEY = "tis_restarted_job"  # task_state_store key (Airflow >= 3.3): the job restarted in this try
 
 
-class JobStateSensor(BaseSensorOperator):
+class JobStateSensor(RemoteJobSensor):
     """Wait for a TIS job to reach a terminal state.
 
     Succeeds on SUCCESS and SUCCESS_NOTIFIED and returns the job summary (state, times, output files)
@@ -48,6 +44,7 @@ class JobStateSensor(BaseSensorOperator):
 
     template_fields = ("job_id",)
     ui_color = "#e8f4f8"
+    cancel_what = "cancel TIS job"
 
     def __init__(
         self,
@@ -62,11 +59,15 @@ class JobStateSensor(BaseSensorOperator):
         restart_dead: bool = False,
         **kwargs: Any,
     ) -> None:
-        super().__init__(mode=mode, poke_interval=poke_interval, **kwargs)
+        super().__init__(
+            mode=mode,
+            poke_interval=poke_interval,
+            deferrable=deferrable,
+            cancel_on_kill=cancel_on_kill,
+            **kwargs,
+        )
         self.job_id = job_id
         self.tis_conn_id = tis_conn_id
-        self.deferrable = deferrable
-        self.cancel_on_kill = cancel_on_kill
         self.failed_settle_seconds = failed_settle_seconds
         self.restart_dead = restart_dead
         self._restarted = False  # remembered across pokes in poke mode; see _remember_restart
@@ -77,6 +78,10 @@ class JobStateSensor(BaseSensorOperator):
         from airflow_provider_tis.hooks.tis import TisHook
 
         return TisHook(self.tis_conn_id)
+
+    @property
+    def job_ref(self) -> str:
+        return str(self.job_id)
 
     def execute(self, context: Context) -> Any:
         remembers = self.mode == "poke" or self.deferrable or "task_state_store" in context
@@ -216,22 +221,6 @@ class JobStateSensor(BaseSensorOperator):
             raise AirflowSensorTimeout(message)
         raise TisError(message or f"JobStateSensor got an incomplete trigger event {event!r}.")
 
-    def _load_token(self) -> str | None:
-        """Read the connection, which registers its token with the secret masker: this worker process
-        may not have read it yet, and an event (from an older trigger) could still carry it."""
-        try:
-            return self.hook.settings.token
-        except Exception:  # the event is still handled; a broken connection shows in any later call
-            return None
-
-    def on_kill(self) -> None:
-        self._cancel_if_asked()
-
-    def _cancel_if_asked(self) -> None:
-        if not self.cancel_on_kill:
-            return
-        try:
-            job = self.hook.cancel_job(self.job_id)
-            self.log.info("Canceled TIS job %s (now %s).", self.job_id, job.state.name)
-        except Exception as exc:  # best effort: never mask the reason the task is ending
-            self.log.warning("Could not cancel TIS job %s: %s", self.job_id, exc)
+    def cancel(self) -> None:
+        job = self.hook.cancel_job(self.job_id)
+        self.log.info("Canceled TIS job %s (now %s).", self.job_id, job.state.name)
