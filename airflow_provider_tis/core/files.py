@@ -52,6 +52,17 @@ def safe_relative_name(name: str, error: type[ProviderError] = ResponseError) ->
     return "/".join(part for part in name.split("/") if part not in ("", "."))
 
 
+def is_single_name(name: str) -> bool:
+    """Whether ``name`` can be one file or folder name inside a destination: not empty, no surrounding
+    spaces, no ``/``, backslash or NUL, not ``.`` or ``..`` (a name given by a user or a server)."""
+    return (
+        bool(name)
+        and name == name.strip()
+        and name not in (".", "..")
+        and not any(c in name for c in "/\\\x00")
+    )
+
+
 def destination_root(
     destination: str | None, conn_id: str | None, error: type[ConfigError] = ConfigError
 ) -> Any:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from airflow_provider_tis.core.errors import redact_url
+from airflow_provider_tis.core.files import is_single_name
 from airflow_provider_tis.hooks.gencove_errors import GencoveConfigError, check_uuid
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ def check_client_ids(client_ids: list[str]) -> None:
             raise GencoveConfigError(
                 f"Client id {client_id!r} must be a non-empty text without surrounding spaces. Nothing was sent."
             )
-        if "/" in client_id or "\\" in client_id or "\x00" in client_id or client_id in (".", ".."):
+        if not is_single_name(client_id):
             raise GencoveConfigError(
                 f"Client id {client_id!r} must be a single name (no '/', '\\', NUL, '.' or '..'): it names "
                 "files and folders. Rename it to one plain name, e.g. 'S1'. Nothing was sent."
@@ -177,9 +177,9 @@ def import_folder(context: Mapping[str, Any]) -> str:
 def parse_sample_ids(sample_ids: Any) -> list[tuple[str | None, str]]:
     """(client id or None, sample id) pairs from a list of ids, a {client id: sample id} mapping (the
     import's XCom "samples") or JSON text of either; ids checked as UUIDs, client ids as folder names."""
-    value = parse_json(sample_ids, "sample_ids")
-    if isinstance(value, str):
-        value = [value]
+    from airflow_provider_tis.triggers.gencove import decoded_sample_ids
+
+    value = decoded_sample_ids(sample_ids)
     if isinstance(value, dict):
         check_client_ids([str(c) for c in value])
         pairs: list[tuple[str | None, str]] = [
@@ -205,12 +205,7 @@ def parse_sample_ids(sample_ids: Any) -> list[tuple[str | None, str]]:
 
 def safe_folder(client_id: str, sample_id: str) -> str:
     """A sample's download folder: its client id, refused when it is not one safe name."""
-    if (
-        not client_id
-        or client_id in (".", "..")
-        or re.search(r"[/\\\x00]", client_id)
-        or client_id != client_id.strip()
-    ):
+    if not is_single_name(client_id):
         raise GencoveConfigError(
             f"Sample {sample_id} has client id {client_id!r}, which is not a safe folder name (empty, '..', "
             "'/', '\\' or NUL): it would be written outside the destination. Nothing was downloaded. Give "

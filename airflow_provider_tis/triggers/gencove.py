@@ -36,16 +36,23 @@ ARCHIVED = "archived"  # the archive status a restore request acts on (§3.3)
 MAX_NAMED = 20
 
 
+def decoded_sample_ids(value: object) -> object:
+    """Sample ids as a task was given them, decoded: JSON text (a template renders an XCom to text) read,
+    one plain id made a one-item list; anything else as it is, for the caller to check."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    try:
+        return json.loads(text) if text.startswith(("[", "{")) else [text]
+    except ValueError:
+        raise GencoveConfigError(f"sample_ids is not a JSON list or object: {value[:200]!r}.") from None
+
+
 def parse_sample_ids(value: object) -> list[str]:
     """The sample ids a task was given, checked before any request: a list (or tuple) of ids, a dict of
-    client id -> sample id (what an upload operator pushes), or either as a JSON string (a template
-    renders an XCom list to text); each a UUID, each once, at least one."""
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            value = json.loads(text) if text.startswith(("[", "{")) else [text]
-        except ValueError:
-            raise GencoveConfigError(f"sample_ids is not a JSON list or object: {value[:200]!r}.") from None
+    client id -> sample id (what an upload operator pushes), or either as a JSON string; each a UUID, each
+    once, at least one."""
+    value = decoded_sample_ids(value)
     if isinstance(value, dict):
         value = list(value.values())
     if not isinstance(value, (list, tuple)):
