@@ -154,10 +154,10 @@ class Fetched:
 
     partial: PartialFile
     size: int
-    md5: str
+    checksum: str  # hex digest of the bytes, when asked for (else "")
 
 
-def fetch(file: Source, target: Any, log: Any, *, md5: bool = False) -> Fetched:
+def fetch(file: Source, target: Any, log: Any, *, checksum: str | None = None) -> Fetched:
     """Download one file into a :class:`PartialFile`, resuming broken transfers.
 
     Normally one ``/share/results`` hit. A broken transfer, or a storage error, continues with an HTTP Range
@@ -165,10 +165,11 @@ def fetch(file: Source, target: Any, log: Any, *, md5: bool = False) -> Fetched:
     ``/share/results`` itself failed, or the server sends the bytes itself instead of redirecting to a
     storage) is ``/share/results`` asked again: at most once more, and never for the file's last download.
     The bytes received must match what the server promised (Content-Length or Content-Range, and the listed
-    size within its display precision). With ``md5=True`` the MD5 of the bytes is computed on the way.
+    size within its display precision). With ``checksum`` (a hashlib name: ``"md5"``, ``"sha256"``) the
+    digest of the bytes is computed on the way, across resumes, never by reading the file again.
     """
     partial = PartialFile(target)
-    digest, written, link, hits, troubles = hashlib.md5(), 0, None, 0, 0
+    digest, written, link, hits, troubles = hashlib.new(checksum or "md5"), 0, None, 0, 0
     listed = file.listed
     progress = ProgressLog(log, file.name)
     try:
@@ -201,12 +202,12 @@ def fetch(file: Source, target: Any, log: Any, *, md5: bool = False) -> Fetched:
                     )
                 if download.offset != written:  # the range was not honoured: start over
                     partial.restart()
-                    digest, written = hashlib.md5(), 0
+                    digest, written = hashlib.new(checksum or "md5"), 0
                 total = download.total_size
                 try:
                     for chunk in download.iter_chunks(CHUNK_BYTES):
                         partial.handle.write(chunk)
-                        if md5:
+                        if checksum:
                             digest.update(chunk)
                         written += len(chunk)
                         progress(written, total)
@@ -220,7 +221,7 @@ def fetch(file: Source, target: Any, log: Any, *, md5: bool = False) -> Fetched:
                     _pause(file, troubles, exc, log, at=written)
                     continue
             _check_received(file, written, total, listed)
-            return Fetched(partial, written, digest.hexdigest() if md5 else "")
+            return Fetched(partial, written, digest.hexdigest() if checksum else "")
     except BaseException:
         partial.discard()
         raise

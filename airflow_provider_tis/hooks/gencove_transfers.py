@@ -4,12 +4,11 @@ a sample's files through pre-signed links that expire (shared/gencove-api.md §3
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_tis.core.download import LinkErrors, LinkSource, fetch, run_parallel
+from airflow_provider_tis.core.download import LinkErrors, LinkSource, fetch
 from airflow_provider_tis.core.errors import redact_url
 from airflow_provider_tis.hooks.gencove_errors import (
     SERVICE,
@@ -273,47 +272,13 @@ class GencoveTransfers:
 
         if not hasattr(target, "protocol"):
             target = ObjectStoragePath("file://" + os.path.abspath(os.path.expanduser(str(target))))
-        fetched = fetch(source, target, self.log)
-        try:
-            fetched.partial.handle.flush()
-            if source.file.checksum_sha256:
-                digest = hashlib.sha256()
-                with fetched.partial.path.open("rb") as handle:
-                    while block := handle.read(1 << 20):
-                        digest.update(block)
-                if digest.hexdigest() != source.file.checksum_sha256:
-                    raise GencoveTransferError(
-                        f"{source.name}: its SHA-256 is not the one Gencove lists; the file is corrupt, "
-                        "nothing was kept. Run the task again."
-                    )
-        except BaseException:
+        expected = source.file.checksum_sha256
+        fetched = fetch(source, target, self.log, checksum="sha256" if expected else None)
+        if expected and fetched.checksum != expected:
             fetched.partial.discard()
-            raise
+            raise GencoveTransferError(
+                f"{source.name}: its SHA-256 is not the one Gencove lists; the file is corrupt, "
+                "nothing was kept. Run the task again."
+            )
         fetched.partial.commit()
         return fetched.size
-
-    def download_sample(
-        self,
-        sample: str | GencoveSample,
-        folder: Any,
-        *,
-        file_types: Iterable[str] | None = None,
-        parallel: int = 4,
-    ) -> dict[str, Any]:
-        """Download a sample's files into ``folder`` (``parallel`` at a time); file type -> the file written.
-
-        :param sample: a sample id or a sample read with :meth:`get_sample`.
-        :param folder: a local folder or an ObjectStoragePath.
-        :param file_types: only these types (default: all of them).
-        :param parallel: files in flight at once.
-        """
-        import os
-
-        from airflow_provider_tis.version_compat import ObjectStoragePath
-
-        if not hasattr(folder, "protocol"):
-            folder = ObjectStoragePath("file://" + os.path.abspath(os.path.expanduser(str(folder))))
-        sources = self.download_sources(sample, file_types)
-        jobs = [lambda s=s: self.download_file(s, folder / s.name) for s in sources]
-        run_parallel(jobs, max(1, parallel), "gencove-download")
-        return {s.file.file_type: folder / s.name for s in sources}

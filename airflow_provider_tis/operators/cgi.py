@@ -279,7 +279,7 @@ class CgiDownloadResultsOperator(BaseOperator):
                 f"CGI job {job_id} is {job.status.value}: only a Done job has results. Wait for it with "
                 "CgiJobSensor before downloading."
             )
-        fetched = fetch(self.hook.download_source(job_id), target, self.log, md5=True)
+        fetched = fetch(self.hook.download_source(job_id), target, self.log, checksum="md5")
         fetched.partial.handle.close()  # complete on any storage before it is read back
         try:
             with fetched.partial.path.open("rb") as handle, zipfile.ZipFile(handle) as archive:
@@ -296,7 +296,7 @@ class CgiDownloadResultsOperator(BaseOperator):
                 f"The results of CGI job {job_id} are damaged ({broken}); nothing was kept."
             )
         fetched.partial.commit()
-        manifest.record(ManifestEntry(job_id, name, fetched.size, fetched.md5))
+        manifest.record(ManifestEntry(job_id, name, fetched.size, fetched.checksum))
         self.log.info("Downloaded %s (%d bytes).", name, fetched.size)
 
 

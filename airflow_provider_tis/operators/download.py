@@ -292,17 +292,16 @@ class DownloadResultsOperator(BaseOperator):
         from airflow_provider_tis.hooks.tis_errors import TisTransferError
 
         sidecar = file.name.endswith(".md5")  # its own MD5 goes in the manifest, to re-check it later
-        fetched = fetch(
-            self.hook.download_source(file), target, self.log, md5=expected_md5 is not None or sidecar
-        )
-        if expected_md5 is not None and fetched.md5 != expected_md5:
+        checksum = "md5" if expected_md5 is not None or sidecar else None
+        fetched = fetch(self.hook.download_source(file), target, self.log, checksum=checksum)
+        if expected_md5 is not None and fetched.checksum != expected_md5:
             fetched.partial.discard()
             raise TisTransferError(
-                f"{file.name}: MD5 of the download is {fetched.md5}, but {file.name}.md5 says {expected_md5}. "
+                f"{file.name}: MD5 of the download is {fetched.checksum}, but {file.name}.md5 says {expected_md5}. "
                 "The partial file was deleted; run the task again."
             )
         fetched.partial.commit()
-        manifest.record(ManifestEntry(job_id, file.name, fetched.size, fetched.md5 or None))
+        manifest.record(ManifestEntry(job_id, file.name, fetched.size, fetched.checksum or None))
         self.log.info(
             "Downloaded %s (%d bytes%s).", file.name, fetched.size, ", MD5 verified" if expected_md5 else ""
         )
