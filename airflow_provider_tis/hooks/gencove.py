@@ -8,7 +8,6 @@ by the one request loop of core.http, within the caps of the :class:`RetryPolicy
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from datetime import datetime, timezone
 from functools import cached_property
@@ -299,21 +298,3 @@ class GencoveHook(GencoveTransfers, ServiceHook):
         group_id = check_uuid(restore_group_id, "restore_group_id")
         items = self._paged(f"/sample-restore-group/{group_id}", {}, f"restore group {group_id}")
         return GencoveRestoreGroup(group_id, tuple(GencoveSample.from_json(i) for i in items))
-
-    def wait_for_restore(
-        self, restore_group_id: str, *, timeout: float = 172800.0, poll_interval: float = 60.0
-    ) -> GencoveRestoreGroup:
-        """Poll a restore group until every sample is ``restored`` (S3 batch restores take hours).
-
-        :param restore_group_id: from :meth:`restore_samples`.
-        :param timeout: seconds to wait at most (default 48 hours).
-        :param poll_interval: seconds between polls.
-        """
-        deadline = time.monotonic() + timeout
-        while not (group := self.get_restore_group(restore_group_id)).restored:
-            if time.monotonic() > deadline:
-                raise GencoveApiError(
-                    f"The restore group {restore_group_id} was not restored within {timeout:g} s.", status=408
-                )
-            time.sleep(poll_interval)
-        return group

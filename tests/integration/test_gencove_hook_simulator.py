@@ -202,9 +202,14 @@ def test_an_archived_sample_is_refused_then_restored_and_downloaded(hook, sim, t
     assert [s.id for s in archived] == [sample_id]
     group_id = hook.restore_samples(sim.project_id, [sample_id])
     assert statuses(sim, "restore") == [202]
-    group = hook.wait_for_restore(group_id, timeout=10, poll_interval=0.05)
+    deadline = time.monotonic() + 10
+    while not (group := hook.get_restore_group(group_id)).restored and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert group.restored and [s.archive_status for s in group.samples] == ["restored"]
-    written = hook.download_sample(sample_id, tmp_path, file_types=["impute-vcf"])
+    sources = hook.download_sources(sample_id, ["impute-vcf"])
+    written = {source.file.file_type: tmp_path / source.name for source in sources}
+    for source in sources:
+        hook.download_file(source, written[source.file.file_type])
     assert list(written) == ["impute-vcf"] and written["impute-vcf"].read_bytes()[:2] == b"\x1f\x8b"
 
 
