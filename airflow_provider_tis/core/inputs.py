@@ -14,7 +14,7 @@ from airflow_provider_tis.core.errors import ConfigError
 from airflow_provider_tis.version_compat import ObjectStoragePath
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
 NAME_MAX = 100
 #: Hex digits of the task instance's hash appended to an explicit job name.
@@ -89,3 +89,13 @@ def task_job_name(context: Any, job_name: str | None = None, limit: int = NAME_M
     if len(name) > limit:  # keep it readable, and unique through a hash of the full name
         name = name[: limit - 17] + "-" + digest[:16]
     return name
+
+
+def positive_seconds(value: Any, name: str, error: Callable[[str], Exception], why: str) -> float:
+    """``value`` (a number or a timedelta) as seconds, else raise ``error(message)``, the message naming
+    ``name`` and ``why`` it matters. Checked when a DAG is parsed (an interval of 0 would poll without a
+    pause), so ``error`` builds the service's error only when one is raised: its module stays unloaded."""
+    seconds = value.total_seconds() if hasattr(value, "total_seconds") else value
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0:
+        raise error(f"{name} must be a positive number of seconds, got {value!r}. {why}")
+    return float(seconds)

@@ -8,7 +8,6 @@ are imported where a running task needs them, not at the top.
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -283,13 +282,13 @@ class GencoveSampleSensor(RemoteJobSensor):
 
 
 def check_interval(seconds: Any, name: str) -> float:
-    """A positive number of seconds (or timedelta), checked when the DAG is parsed: 0 would poll without a
-    pause, and Gencove throttles a busy key for every DAG using it (429)."""
-    value = seconds.total_seconds() if isinstance(seconds, timedelta) else seconds
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        from airflow_provider_tis.hooks.gencove_errors import GencoveConfigError
+    """A positive number of seconds (or timedelta): Gencove throttles a busy key for every DAG using it."""
+    from airflow_provider_tis.core.inputs import positive_seconds
 
-        raise GencoveConfigError(
-            f"{name} must be a positive number of seconds, got {seconds!r} (give 30 or more; default 60)."
-        )
-    return float(value)
+    return positive_seconds(seconds, name, _config_error, "Gencove throttles busy keys: give 30 or more.")
+
+
+def _config_error(message: str) -> Exception:
+    from airflow_provider_tis.hooks.gencove_errors import GencoveConfigError
+
+    return GencoveConfigError(message)

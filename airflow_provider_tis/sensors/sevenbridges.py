@@ -7,7 +7,6 @@ are imported where a running task needs them, not at the top.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -213,13 +212,16 @@ class SevenBridgesTaskSensor(RemoteJobSensor):
 
 
 def _check_interval(poke_interval: Any) -> None:
-    """Refuse an interval that is not a positive number of seconds when the DAG is parsed: 0 would poll
-    without pause and use up the token's 1,000 requests per 5 minutes that every DAG shares (§1.3)."""
-    seconds = poke_interval.total_seconds() if isinstance(poke_interval, timedelta) else poke_interval
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0:
-        from airflow_provider_tis.hooks.sevenbridges_errors import SbgConfigError
+    """One token has 1,000 requests per 5 minutes that every DAG using it shares (§1.3)."""
+    from airflow_provider_tis.core.inputs import positive_seconds
 
-        raise SbgConfigError(
-            f"poke_interval must be a positive number of seconds, got {poke_interval!r}. One token has "
-            "1,000 requests per 5 minutes for every DAG that uses it: give 30 or more (default 60)."
-        )
+    why = (
+        "One token has 1,000 requests per 5 minutes for every DAG that uses it: give 30 or more (default 60)."
+    )
+    positive_seconds(poke_interval, "poke_interval", _config_error, why)
+
+
+def _config_error(message: str) -> Exception:
+    from airflow_provider_tis.hooks.sevenbridges_errors import SbgConfigError
+
+    return SbgConfigError(message)
