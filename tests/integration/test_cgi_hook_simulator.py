@@ -224,7 +224,7 @@ def test_fetch_writes_the_results_zip_through_the_transfer_engine(
 ):
     cgi_simulator.config.download_ranges = ranges
     target = ObjectStoragePath(f"file://{tmp_path}/out/cgi_{done_job}.zip")
-    fetched = fetch(hook.download_source(done_job), target, hook.log, md5=True)
+    fetched = fetch(hook.download_source(done_job), target, hook.log, checksum="md5")
     fetched.partial.commit()
     data = (tmp_path / "out" / f"cgi_{done_job}.zip").read_bytes()
     assert fetched.size == len(data) and zipfile.is_zipfile(io.BytesIO(data))
